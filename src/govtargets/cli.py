@@ -1,0 +1,178 @@
+"""Command-line interface. Thin: parse arguments, call the pipeline, report errors per file."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from tqdm import tqdm
+
+from govtargets import __version__
+from govtargets.documents import Document, DocumentError, expand_inputs, read_file
+from govtargets.outputs import FORMATS, OutputError, format_for, write_jsonl, write_records
+from govtargets.pipeline import BACKENDS, BackendError, extract_document, get_backend, tag_document
+from govtargets.records import Backend, Record
+
+app = typer.Typer(
+    name="govtargets",
+    help="Structured, source-grounded targets from Chinese government work reports (政府工作报告).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+T = TypeVar("T")
+
+PathsArg = Annotated[
+    list[str],
+    typer.Argument(help="Report files (.txt .html .docx .pdf .jsonl), directories (searched recursively) or globs."),
+]
+BackendOpt = Annotated[
+    str | None,
+    typer.Option("--backend", "-b", help=f"Tagger: {' | '.join(BACKENDS)}. Default: model if one ships, else rules."),
+]
+ModelOpt = Annotated[
+    Path | None, typer.Option("--model", "-m", help="Model folder (default: models/govtargets-small).")
+]
+ThreadsOpt = Annotated[int | None, typer.Option("--threads", help="CPU threads for the model (default: torch's).")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")]
+
+
+def fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+
+
+def progress(items: list[T], quiet: bool, unit: str) -> Iterator[T]:
+    """A progress bar on stderr, shown only on a terminal and not with --quiet."""
+    show = not quiet and sys.stderr.isatty()
+    return iter(tqdm(items, unit=unit, disable=not show, file=sys.stderr, dynamic_ncols=True))
+
+
+def load_backend(backend: str | None, model: Path | None, threads: int | None) -> Backend:
+    try:
+        return get_backend(backend, model, threads=threads)
+    except BackendError as err:
+        fail(str(err))
+        raise typer.Exit(2) from err
+
+
+def process_inputs(
+    paths: list[str], quiet: bool, handle: Callable[[Document], None]
+) -> tuple[int, int]:
+    """Read every input and call `handle` on each document; returns (documents done, files failed)."""
+    files, errors = expand_inputs(paths)
+    for error in errors:
+        fail(str(error))
+    if not files and not errors:
+        fail("no report files found in the given paths")
+    done = 0
+    failed = len(errors)
+    for path in progress(files, quiet, "file"):
+        try:
+            documents = read_file(path, display=str(path))
+        except DocumentError as err:
+            fail(str(err))
+            failed += 1
+            continue
+        for doc in documents:
+            handle(doc)
+            done += 1
+    return done, failed
+
+
+def finish(done: int, failed: int, written: int, out: Path, what: str, quiet: bool) -> None:
+    if not quiet:
+        typer.echo(f"{done} document(s), {written} {what} → {out}" + (f"; {failed} file(s) failed" if failed else ""),
+                   err=True)
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def extract(
+    paths: PathsArg,
+    out: Annotated[Path, typer.Option("--output", "-o", help="Output file.")],
+    fmt: Annotated[
+        str | None, typer.Option("--format", "-f", help=f"{' | '.join(FORMATS)} (default: from the file name).")
+    ] = None,
+    backend: BackendOpt = None,
+    model: ModelOpt = None,
+    threads: ThreadsOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Extract linked target and project records, one per line/row, grounded in the source text.
+
+    A run writes its output only when at least one document was processed; files that fail are
+    reported one per line and make the exit status 1.
+    """
+    try:
+        fmt = format_for(out, fmt)
+    except OutputError as err:
+        fail(str(err))
+        raise typer.Exit(2) from err
+    tagger = load_backend(backend, model, threads)
+    records: list[Record] = []
+
+    def handle(doc: Document) -> None:
+        records.extend(extract_document(doc, tagger))
+
+    done, failed = process_inputs(paths, quiet, handle)
+    if done == 0:
+        raise typer.Exit(1)
+    try:
+        written = write_records(records, out, fmt)
+    except (OSError, OutputError) as err:
+        fail(f"{out}: {err}")
+        raise typer.Exit(1) from err
+    finish(done, failed, written, out, "record(s)", quiet)
+
+
+@app.command()
+def tag(
+    paths: PathsArg,
+    out: Annotated[Path, typer.Option("--output", "-o", help="Output JSONL file, one line per sentence.")],
+    backend: BackendOpt = None,
+    model: ModelOpt = None,
+    threads: ThreadsOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Tag INDICATOR / VALUE / UNIT / PROJECT spans, one JSON line per sentence (offsets inside the sentence)."""
+    tagger = load_backend(backend, model, threads)
+    rows: list[dict[str, object]] = []
+
+    def handle(doc: Document) -> None:
+        for sentence, spans in tag_document(doc, tagger):
+            rows.append({
+                "doc": doc.path,
+                "sentence": sentence.text,
+                "sentence_start": doc.to_source(sentence.start, sentence.end)[0],
+                "entities": [span.to_dict() for span in spans],
+            })
+
+    done, failed = process_inputs(paths, quiet, handle)
+    if done == 0:
+        raise typer.Exit(1)
+    try:
+        written = write_jsonl(rows, out)
+    except (OSError, OutputError) as err:
+        fail(f"{out}: {err}")
+        raise typer.Exit(1) from err
+    finish(done, failed, written, out, "sentence(s)", quiet)
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"govtargets {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=version_callback, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """govtargets: reports in, linked targets out."""

@@ -1,0 +1,49 @@
+from govtargets.tagging import ModelBackend, decode_bio
+
+
+def char_offsets(text: str) -> list[tuple[int, int]]:
+    return [(i, i + 1) for i in range(len(text))]
+
+
+def test_decode_respects_b_and_i_and_never_merges_across_o() -> None:
+    text = "增长5%左右增长6%"
+    tags = ["O", "O", "B-VALUE", "B-UNIT", "O", "O", "O", "O", "I-VALUE", "B-UNIT"]
+    spans = decode_bio(tags, [0.9] * len(tags), char_offsets(text), text)
+    assert [(s.label, s.text) for s in spans] == [("VALUE", "5"), ("UNIT", "%"), ("VALUE", "6"), ("UNIT", "%")]
+    for span in spans:
+        assert text[span.start : span.end] == span.text
+
+
+def test_decode_label_change_inside_i_run_starts_a_new_span() -> None:
+    text = "地区生产总值"
+    tags = ["B-INDICATOR", "I-INDICATOR", "I-PROJECT", "I-PROJECT", "I-INDICATOR", "I-INDICATOR"]
+    spans = decode_bio(tags, [1.0] * 6, char_offsets(text), text)
+    assert [(s.label, s.text) for s in spans] == [("INDICATOR", "地区"), ("PROJECT", "生产"), ("INDICATOR", "总值")]
+
+
+def test_decode_uses_token_offsets_and_trims_spaces() -> None:
+    text = "实际使用外资 1.1亿美元"
+    # wordpiece-style tokens: "1.1" is one token, the space belongs to no token
+    offsets = [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5), (5, 6), (7, 10), (10, 11), (11, 12), (12, 13)]
+    tags = ["B-INDICATOR"] + ["I-INDICATOR"] * 5 + ["B-VALUE", "B-UNIT", "I-UNIT", "I-UNIT"]
+    scores = [0.5] * 6 + [0.8, 0.6, 0.7, 0.8]
+    spans = decode_bio(tags, scores, offsets, text)
+    assert [(s.label, s.text, s.start, s.end) for s in spans] == [
+        ("INDICATOR", "实际使用外资", 0, 6), ("VALUE", "1.1", 7, 10), ("UNIT", "亿美元", 10, 13)]
+    assert abs(spans[2].score - 0.7) < 1e-9
+
+
+def test_decode_empty() -> None:
+    assert decode_bio([], [], [], "") == []
+
+
+def test_windows_cover_every_token_with_overlap() -> None:
+    backend = ModelBackend.__new__(ModelBackend)
+    backend.window, backend.stride = 10, 4
+    ids = list(range(27))
+    windows = backend._windows(0, ids)
+    covered = sorted({w.first + k for w in windows for k in range(len(w.ids))})
+    assert covered == ids
+    assert all(len(w.ids) <= 10 for w in windows)
+    assert [w.first for w in windows] == [0, 6, 12, 18]
+    assert backend._windows(1, ids[:10])[0].ids == ids[:10]
