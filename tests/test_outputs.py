@@ -67,3 +67,13 @@ def test_reading_something_else_is_a_clear_error(tmp_path: Path) -> None:
     path.write_text('{"text": "a report, not a record"}\n', encoding="utf-8")
     with pytest.raises(OutputError, match="not an extract record"):
         read_records(path)
+
+
+def test_output_gets_ordinary_file_permissions(tmp_path: Path) -> None:
+    import os
+
+    path = tmp_path / "out.jsonl"
+    write_records(sample_records(), path)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask

@@ -11,6 +11,7 @@ import typer
 from tqdm import tqdm
 
 from govtargets import __version__
+from govtargets.cli_review import report_command, track_command
 from govtargets.documents import Document, DocumentError, expand_inputs, read_file
 from govtargets.outputs import FORMATS, OutputError, format_for, write_jsonl, write_records
 from govtargets.pipeline import BACKENDS, BackendError, extract_document, get_backend, tag_document
@@ -161,6 +162,10 @@ def tag(
         fail(f"{out}: {err}")
         raise typer.Exit(1) from err
     finish(done, failed, written, out, "sentence(s)", quiet)
+
+
+app.command("report")(report_command)
+app.command("track")(track_command)
 
 
 def version_callback(value: bool) -> None:
