@@ -961,3 +961,24 @@ def test_numbers_inside_an_indicator_stay_in_its_name() -> None:
     ]
     assert cues(s, records[0])["value"] == "10"
     assert records[0].spans["value"] == [s.index("10%"), s.index("10%") + 2]
+
+
+# --- regressions found by tracking on the national corpus --------------------------------------------
+
+
+def test_better_than_expected_is_not_a_target() -> None:
+    s = "经过艰苦努力,经济恢复好于预期,全年国内生产总值增长2.3%"
+    [record] = run(s, (IND, "国内生产总值"), (V, "2.3"), (U, "%"))
+    assert record.status == "actual"
+
+
+def test_achieving_last_years_goals_is_a_review_of_results() -> None:
+    s = "2012年,全面实现年初确定的主要目标,国内生产总值增长7.8%"
+    [record] = run(s, (IND, "国内生产总值"), (V, "7.8"), (U, "%"), section="review")
+    assert record.status == "actual"
+
+
+def test_a_change_noun_makes_the_number_a_rate_whatever_the_verb() -> None:
+    s = "居民消费价格涨幅回落到2.6%"
+    [record] = run(s, (IND, "居民消费价格"), (V, "2.6"), (U, "%"))
+    assert (record.measure, cues(s, record)["measure"]) == ("growth", "涨幅")

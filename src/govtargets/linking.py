@@ -79,11 +79,14 @@ _REACH = re.compile(r"[\s\x00]*[到至]")
 # --- status cues ----------------------------------------------------------------------------------
 _TARGET_CUES = (
     # 高于目标2.1个百分点, 完成目标: the number compares a result with the target, so no cue.
-    "预期", "力争", "确保", "(?<![塌于超成到])目标", "计划", "争取", "力求", "努力", "拟",
+    # 好于预期, 超预期: a result compared with the expectation, not a plan.
+    "(?<![于超出过])预期", "力争", "确保", "(?<![塌于超成到])目标", "计划", "争取", "力求", "努力", "拟",
     # 建成后可实现年产值104亿元: what a project will yield, not a result.
     "可实现", "可达到", "可达",
     "(?<![主重需必纲摘纪只])要(?![素点闻])", "将(?!近)",
 )
+_PLAN_NOUNS = frozenset({"目标", "预期"})
+_ACHIEVED_RE = re.compile("实现|完成|达到|超过|超额|好于|高于|低于")
 # Verbs of striving scope over a whole list of objectives, across commas.
 _STRIVING = frozenset({"力争", "确保", "争取", "力求", "努力", "要", "将", "拟"})
 # 预计 reports the estimate for the year just ended (预计完成, 预计全年, 初步预计).
@@ -416,7 +419,9 @@ def _measure(text: _Text, target: _Target, lo: int) -> None:
     found = list(_GROWTH_RE.finditer(text.masked, lo, value.start))
     if not found:
         return
-    cue = found[-1]
+    # A change noun names a rate (居民消费价格涨幅回落到2.6%): the number is that rate, whatever verb follows.
+    nouns = [m for m in found if m.group() in _CHANGE_NOUNS]
+    cue = nouns[-1] if nouns else found[-1]
     target.own_measure = True
     word = cue.group()
     reach = None if word in _CHANGE_NOUNS else _REACH.match(text.masked, cue.end(), value.start)
@@ -442,7 +447,10 @@ def _status(text: _Text, pos: int, section: str | None) -> tuple[str, Cue | None
     """
     head = text.masked[:pos]
     cues: list[tuple[int, int, str]] = []
-    cues += [(m.start(), m.end(), "target") for m in _TARGET_RE.finditer(head)]
+    cues += [
+        (m.start(), m.end(), "target") for m in _TARGET_RE.finditer(head)
+        if not (section == "review" and _achieved_plan(text, m.start(), m.group()))
+    ]
     cues += [(m.start(), m.end(), "actual") for m in _ACTUAL_STRONG_RE.finditer(head)]
     if section != "plan":
         cues += [(m.start(), m.end(), "weak") for m in _ACTUAL_WEAK_RE.finditer(head)]
@@ -463,6 +471,14 @@ def _status(text: _Text, pos: int, section: str | None) -> tuple[str, Cue | None
             g_start, g_end, _ = governing[-1]
             return "target", (g_start, g_end)
     return ("target" if kind == "target" else "actual"), (start, end)
+
+
+def _achieved_plan(text: _Text, pos: int, word: str) -> bool:
+    """In a review, 目标/预期 as the object of an achievement verb (全面实现年初确定的主要目标) names last
+    year's plan, not a goal: the numbers after it are results. 年初预期目标是… still restates a target."""
+    if word not in _PLAN_NOUNS:
+        return False
+    return _ACHIEVED_RE.search(text.masked, text.clause_start(pos), pos) is not None
 
 
 def _is_heading(text: _Text, pos: int) -> bool:
