@@ -80,7 +80,7 @@ _REACH = re.compile(r"[\s\x00]*[到至]")
 _TARGET_CUES = (
     # 高于目标2.1个百分点, 完成目标: the number compares a result with the target, so no cue.
     # 好于预期, 超预期: a result compared with the expectation, not a plan.
-    "(?<![于超出过])预期", "力争", "确保", "(?<![塌于超成到])目标", "计划", "争取", "力求", "努力", "拟",
+    "(?<![于超出过])预期", "力争", "确保", "(?<![塌于超成到])目标", "计划", "争取", "力求", "(?<![苦过])努力", "拟",
     # 建成后可实现年产值104亿元: what a project will yield, not a result.
     "可实现", "可达到", "可达",
     "(?<![主重需必纲摘纪只])要(?![素点闻])", "将(?!近)",
