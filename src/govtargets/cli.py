@@ -164,6 +164,33 @@ def tag(
     finish(done, failed, written, out, "sentence(s)", quiet)
 
 
+@app.command()
+def evaluate(
+    gold: Annotated[
+        list[Path], typer.Option("--gold", "-g", help="Annotation file(s) or folder(s) (Label Studio JSON).")
+    ],
+    backend: Annotated[
+        list[str] | None, typer.Option("--backend", "-b", help=f"{' | '.join(BACKENDS)}; repeat to compare.")
+    ] = None,
+    model: ModelOpt = None,
+    threads: ThreadsOpt = None,
+    out: Annotated[Path | None, typer.Option("--output", "-o", help="Write the scores as JSON.")] = None,
+) -> None:
+    """Entity P/R/F1 per label (seqeval, strict IOB2) and target-level P/R/F1 on gold annotations."""
+    from govtargets import evaluation
+
+    try:
+        sentences = evaluation.load_gold([str(g) for g in gold])
+    except (evaluation.EvaluationError, OSError, ValueError) as err:
+        fail(str(err))
+        raise typer.Exit(1) from err
+    results = [evaluation.evaluate(sentences, load_backend(name, model, threads)) for name in backend or [None]]
+    typer.echo(f"{len(sentences)} gold sentences")
+    typer.echo(evaluation.format_table(results))
+    if out is not None:
+        evaluation.write_json(results, out)
+
+
 app.command("report")(report_command)
 app.command("track")(track_command)
 
