@@ -982,3 +982,9 @@ def test_a_change_noun_makes_the_number_a_rate_whatever_the_verb() -> None:
     s = "居民消费价格涨幅回落到2.6%"
     [record] = run(s, (IND, "居民消费价格"), (V, "2.6"), (U, "%"))
     assert (record.measure, cues(s, record)["measure"]) == ("growth", "涨幅")
+
+
+def test_numeral_split_by_duo_reads_in_the_units_magnitude() -> None:
+    s = "原煤产量七亿七千多万吨"
+    [record] = run(s, (IND, "原煤产量"), (V, "七亿七千"), (U, "万吨"))
+    assert (record.value, record.unit, record.comparator, record.base_value) == (77000.0, "万吨", ">", 7.7e8)

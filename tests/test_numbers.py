@@ -193,3 +193,32 @@ def test_magnitudes_are_single_and_compound_prefixes() -> None:
     assert MAGNITUDES["万"] == 10**4
     assert MAGNITUDES["亿"] == 10**8
     assert MAGNITUDES["万亿"] == 10**12
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("19·5", 19.5), ("１４·１", 14.1), ("1／4", 0.25), ("3/4", 0.75)],
+)
+def test_middle_dot_decimals_and_fractions(text: str, expected: float) -> None:
+    assert parse_value(text) == (pytest.approx(expected), None)
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "expected"),
+    [
+        ("四亿零七百", "万吨", 40700.0),
+        ("一亿一千四百", "万吨", 11400.0),
+        ("七亿七千", "万吨", 77000.0),
+        ("二十六亿六千万", "美元", 2.66e9),
+        ("十", "亿", 10.0),
+        ("5000", "万", 5000.0),
+    ],
+)
+def test_numerals_read_in_the_units_magnitude(value: str, unit: str, expected: float) -> None:
+    from govtargets.numbers import in_unit
+
+    try:
+        number, number_max = parse_value(value)
+    except ValueError:
+        number, number_max = None, None  # 七亿七千 alone is not a well-formed numeral
+    assert in_unit(value, unit, number, number_max) == (pytest.approx(expected), None)

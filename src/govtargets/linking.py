@@ -33,7 +33,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from govtargets.numbers import MAGNITUDES, parse_value, to_base
+from govtargets.numbers import MAGNITUDES, in_unit, parse_value, to_base
 from govtargets.records import LABELS, Record, Span
 
 _MASK = "\x00"
@@ -224,10 +224,12 @@ def _values(text: _Text, spans: list[Span]) -> list[_Value]:
     for span in spans:
         if span.label != "VALUE":
             continue
+        number: float | None
+        number_max: float | None
         try:
             number, number_max = parse_value(span.text)
         except ValueError:
-            continue  # a VALUE that is no number is a tagging error: no record
+            number, number_max = None, None
         unit: Span | None = None
         approx: Cue | None = None
         after = next((u for u in units if u.start >= span.end), None)
@@ -247,6 +249,13 @@ def _values(text: _Text, spans: list[Span]) -> list[_Value]:
                 unit = before
         if unit is None:
             unit = _inner_unit(span)
+        elif unit.start >= span.end:
+            try:
+                number, number_max = in_unit(span.text, unit.text, number, number_max)
+            except ValueError:
+                pass
+        if number is None:
+            continue  # a VALUE that is no number is a tagging error: no record
         start = min(span.start, unit.start) if unit else span.start
         end = max(span.end, unit.end) if unit else span.end
         values.append(_Value(span, unit, number, number_max, start, end, approx))

@@ -54,13 +54,17 @@ _CN_NUMBER_CHARS = set("零一二两三四五六七八九十百千万亿点壹�
 _ARABIC = re.compile(r"^(?P<num>(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)(?P<mag>[十百千万亿]*)$")
 _RANGE_SEPARATOR = re.compile(r"(?<=.)(?:——|—|–|-|~|〜|至|到)")
 _ADJACENT_DIGITS = re.compile(r"^([一二两三四五六七八])([二两三四五六七八九])(?P<mag>[十百千万亿]*)$")
+_MIDDLE_DOT = re.compile(r"(?<=\d)[·•・‧](?=\d)")
+_FRACTION = re.compile(r"^(?P<num>\d+(?:\.\d+)?)/(?P<den>\d+(?:\.\d+)?)$")
 _TRAILING_MAGNITUDE = re.compile(r"^(?P<body>.*?)(?P<mag>[十百千万亿]+)$")
 _PLACEHOLDER = re.compile(r"[xX×＊*?？]")
 
 
 def _normalise(text: str) -> str:
     # NFKC turns full-width digits, ％, ，, ． and ～ into their ASCII forms.
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).translate(_TRADITIONAL)
+    s = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).translate(_TRADITIONAL)
+    # Older reports write the decimal point as a middle dot (19·5).
+    return _MIDDLE_DOT.sub(".", s)
 
 
 def _times(number: Decimal | float, factor: int | float) -> float:
@@ -104,6 +108,11 @@ def _parse_single(part: str, text: str) -> float:
     if not part:
         raise ValueError(f"not a number: {text!r}")
 
+    fraction = _FRACTION.match(part)
+    if fraction:
+        if float(fraction.group("den")) == 0:
+            raise ValueError(f"not a number: {text!r} (zero denominator)")
+        return sign * float(fraction.group("num")) / float(fraction.group("den"))
     arabic = _ARABIC.match(part)
     if arabic:
         number = Decimal(arabic.group("num").replace(",", ""))
@@ -177,6 +186,26 @@ def parse_value(text: str) -> tuple[float, float | None]:
     if low > high:
         low, high = high, low
     return low, high
+
+
+def in_unit(text: str, unit: str, value: float | None, value_max: float | None) -> tuple[float | None, float | None]:
+    """Re-read a Chinese numeral whose last digits belong to the magnitude of the unit after it.
+
+    四亿零七百多万吨 is annotated VALUE 四亿零七百, UNIT 万吨 (多 stays outside): the number is
+    4亿 + 0700万 = 40700 万吨, not 400000700 (and 七亿七千 alone is no numeral at all, `value` None).
+    Other values come back unchanged.
+    """
+    s = _normalise(text)
+    prefix = re.match(r"[十百千万亿]+", _normalise(unit))
+    if value_max is not None or prefix is None or not re.search(r"[万亿]", s) or s[-1] in "万亿":
+        return value, value_max
+    scale = 1
+    for char in prefix.group():
+        scale *= MAGNITUDES[char]
+    biggest = max(MAGNITUDES[c] for c in s if c in "万亿")
+    if biggest <= scale:
+        return value, value_max
+    return _parse_single(s + prefix.group(), text) / scale, None
 
 
 # ---------------------------------------------------------------------------------------------
