@@ -11,6 +11,7 @@ import typer
 from tqdm import tqdm
 
 from govtargets import __version__
+from govtargets.cli_ls import ls_app
 from govtargets.cli_review import report_command, track_command
 from govtargets.documents import Document, DocumentError, expand_inputs, read_file
 from govtargets.outputs import FORMATS, OutputError, format_for, write_jsonl, write_records
@@ -191,6 +192,7 @@ def evaluate(
         evaluation.write_json(results, out)
 
 
+app.add_typer(ls_app, name="ls")
 app.command("report")(report_command)
 app.command("track")(track_command)
 
