@@ -244,6 +244,39 @@ def entity_agreement(first: list[LabeledText], second: list[LabeledText]) -> dic
     return scores
 
 
+def corpus_stats(gold_dir: Path, splits_file: Path, iaa_dir: Path | None = None) -> str:
+    """The markdown tables of annotations/README.md (between its stats markers): counts per split
+    and label, and agreement of the second annotation with the gold."""
+    from govtargets.evaluation import gold_sentences
+
+    splits = yaml.safe_load(splits_file.read_text(encoding="utf-8"))
+    header = "| split | documents | tasks | sentences | with entities | " + " | ".join(LABELS) + " | entities |"
+    lines = [header, "|" + "---|" * (header.count("|") - 1)]
+    totals = [0] * (5 + len(LABELS))
+    for name in ("train", "dev", "test"):
+        items = [item for stem in splits[name] for item in read_annotations(gold_dir / f"{stem}.json")]
+        sentences = gold_sentences(items)
+        per_label = [sum(1 for i in items for s in i.spans if s.label == label) for label in LABELS]
+        row = [len(splits[name]), len(items), len(sentences), sum(1 for s in sentences if s.spans), *per_label,
+               sum(per_label)]
+        totals = [a + b for a, b in zip(totals, row, strict=True)]
+        lines.append(f"| {name} | " + " | ".join(map(str, row)) + " |")
+    lines.append("| all | " + " | ".join(map(str, totals)) + " |")
+    if iaa_dir is not None:
+        second = [item for path in sorted(iaa_dir.glob("*.json")) for item in read_annotations(path)]
+        keys = {item.meta.get("key") for item in second}
+        first = [item for path in sorted(gold_dir.glob("*.json")) for item in read_annotations(path)
+                 if item.meta.get("key") in keys]
+        share = len(gold_sentences(second)) / max(1, totals[2])
+        lines += ["", f"Second annotation: {len(second)} tasks, {len(gold_sentences(second))} sentences "
+                  f"({share:.1%} of all sentences).", "",
+                  "| label | entity F1 | agreed | gold only | second only |", "|---|---|---|---|---|"]
+        for label, score in entity_agreement(first, second).items():
+            lines.append(f"| {label} | {score['f1']:.3f} | {score['agreed']} | {score['first_only']} | "
+                         f"{score['second_only']} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -256,6 +289,10 @@ def main(argv: list[str] | None = None) -> int:
     comp.add_argument("worksheets", type=Path, nargs="+")
     comp.add_argument("--out-dir", type=Path, required=True)
     comp.add_argument("--annotator", default="govtargets-annotators")
+    stats = sub.add_parser("stats", help="the count and agreement tables of annotations/README.md")
+    stats.add_argument("--gold", type=Path, default=Path("annotations/gold"))
+    stats.add_argument("--splits", type=Path, default=Path("annotations/splits.yaml"))
+    stats.add_argument("--iaa", type=Path, default=Path("annotations/iaa"))
     agree = sub.add_parser("agreement", help="entity F1 per label between two annotation files")
     agree.add_argument("first", type=Path)
     agree.add_argument("second", type=Path)
@@ -298,6 +335,9 @@ def main(argv: list[str] | None = None) -> int:
             out.write_text(json.dumps(doc_tasks, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
             spans = sum(len(t["annotations"][0]["result"]) for t in doc_tasks)
             print(f"{out}: {len(doc_tasks)} tasks, {spans} spans")
+        return 0
+    if args.command == "stats":
+        print(corpus_stats(args.gold, args.splits, args.iaa))
         return 0
     scores = entity_agreement(read_annotations(args.first), read_annotations(args.second))
     print(json.dumps(scores, ensure_ascii=False, indent=1))

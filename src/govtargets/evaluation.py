@@ -50,15 +50,19 @@ class GoldSentence:
 
 
 @cache
-def _document(doc_id: str) -> Document:
-    path = doc_id.partition("#")[0]
+def _documents_in(path: str) -> dict[str, Document]:
+    # A JSONL file holds many reports: read it once, not once per report.
     file = Path(path) if Path(path).exists() else ROOT / path
     if not file.exists():
-        raise EvaluationError(f"{doc_id}: source document not found (looked in . and {ROOT})")
-    for doc in read_file(file, display=path):
-        if doc.path == doc_id:
-            return doc
-    raise EvaluationError(f"{doc_id}: no such document in {file}")
+        raise EvaluationError(f"{path}: source document not found (looked in . and {ROOT})")
+    return {doc.path: doc for doc in read_file(file, display=path)}
+
+
+def _document(doc_id: str) -> Document:
+    documents = _documents_in(doc_id.partition("#")[0])
+    if doc_id not in documents:
+        raise EvaluationError(f"{doc_id}: no such document")
+    return documents[doc_id]
 
 
 def gold_sentences(items: Iterable[LabeledText]) -> list[GoldSentence]:
