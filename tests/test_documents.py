@@ -349,10 +349,13 @@ def test_sections_on_national_reports(year: int, review_head: str, plan_head: st
     assert sentence_with(doc, actual).section == "review"
     assert sentence_with(doc, target).section == "plan"
     assert doc.sentences[0].section is None  # 各位代表 / the title: before any heading
-    sections = [s.section for s in doc.sentences]
-    # Review first, then plan: the plan never switches back to the review.
-    first_plan = sections.index("plan")
-    assert "review" not in sections[first_plan:]
+    # Review first, then plan: inside the plan only a paragraph that opens by looking back
+    # (过去一年，国防和军队改革取得重大突破…) reports results.
+    first_plan = [s.section for s in doc.sentences].index("plan")
+    for sentence in doc.sentences[first_plan:]:
+        if sentence.section == "review":
+            opening = doc.text[doc.paragraphs[sentence.paragraph][0] :][:6]
+            assert opening.startswith(("过去一年", "过去的一年", "一年来", "去年")), sentence.text
     assert "本作品是中华人民共和国的" not in doc.text
 
 
@@ -379,11 +382,18 @@ def test_sections_on_seeds() -> None:
     assert all(s.section == "plan" for s in seed("002").sentences)
 
 
-def test_sections_are_not_started_by_review_words_inside_the_plan() -> None:
+def test_a_look_back_paragraph_inside_the_plan_is_review_then_the_plan_resumes() -> None:
     text = ("二、2023年主要任务\n\n过去一年，国防建设取得进展。\n\n新的一年，要继续推进。\n\n"
             "引导金融机构增加制造业中长期贷款。")
     doc = document_from_text(text)
-    assert [s.section for s in doc.sentences] == ["plan"] * 4
+    assert [s.section for s in doc.sentences] == ["plan", "review", "plan", "plan"]
+
+
+def test_the_years_work_heading_opens_the_plan() -> None:
+    doc = national(2011)
+    assert sentence_with(doc, "三、2011年的工作").section == "plan"
+    # "过去一年，我们的各项工作取得了很大成绩。…国内生产总值增长10.3%": last year's results.
+    assert sentence_with(doc, "国内生产总值增长10.3%").section == "review"
 
 
 # --------------------------------------------------------------------------------------------

@@ -732,7 +732,7 @@ _ADDRESS_RE = re.compile(r"^各位代表[,，!！:：]\s*")
 _PLAN_RE = re.compile(
     r"(?:关于|对)?(?P<when>\d{4}年|今年|明年)[,，]?\s*(?P<mid>[^，,。；;：:!！?？]{0,24}?)"
     r"(?:主要任务|重点任务|工作任务|重点工作|总体部署|工作部署|总体要求|主要预期目标|预期目标|主要目标|发展目标"
-    r"|目标任务|总体思路|主要思路|工作思路|工作安排|工作建议|的建议)"
+    r"|目标任务|总体思路|主要思路|工作思路|工作安排|工作建议|的建议|的工作$)"
 )
 # A heading about what was done, not what will be done.
 _PLAN_NEGATIVE_RE = re.compile(r"完成|实现|执行|回顾|情况|成绩|成效|取得|圆满|超额|总结")
@@ -743,6 +743,7 @@ _OTHER_HEAD_RE = re.compile(
 _WEAK_REVIEW_RE = re.compile(r"^(?:过去(?:的)?一年|过去五年|一年来|五年来|这一年|刚刚过去的|回顾过去"
                              r"|去年(?!同期)"
                              r"|(?P<year>\d{4})年(?:[,，]|是|以来|全年))")
+_LOOK_AHEAD_RE = re.compile(r"^(?:今年|新的一年|明年|\d{4}年(?:是|要|将|，))")
 _YEAR_RE = re.compile(r"(\d{4})年")
 _WEAK_CUE_ZONE = 0.4  # opening words only count in the first part of a report, where the review is
 
@@ -797,6 +798,7 @@ def _assign_sections(units: list[tuple[str, bool, bool]], ref_year: int | None) 
     plan_year: int | None = None
     review_year: int | None = None
     sections: list[str | None] = []
+    looking_back = False  # a paragraph inside the plan that reports last year (过去一年，…)
     for position, (norm, first, alone) in enumerate(units):
         body = _ADDRESS_RE.sub("", norm.strip())
         numbering = _NUMBERING_RE.match(body)
@@ -827,6 +829,22 @@ def _assign_sections(units: list[tuple[str, bool, bool]], ref_year: int | None) 
                 # The review's own chapter heading lies before this point; the next top-level
                 # chapter (一、二、…) ends it.
                 review_level = "c"
+        # "三、2011年的工作 … 过去一年，我们的各项工作取得了很大成绩。国内生产总值增长10.3%…": inside
+        # the plan, a sentence that opens by looking back reports results until its paragraph ends or
+        # a sentence turns to this year again.
+        if first:
+            looking_back = False
+        if state == "plan":
+            weak = _WEAK_REVIEW_RE.match(core)
+            if weak is not None and (
+                weak.group("year") is None or (ref_year is not None and int(weak.group("year")) == ref_year - 1)
+            ):
+                looking_back = True
+            elif _LOOK_AHEAD_RE.match(core):
+                looking_back = False
+        if looking_back and state == "plan":
+            sections.append("review")
+            continue
         sections.append(state if state in ("review", "plan") else None)
     return _SectionResult(sections, plan_year, review_year)
 
