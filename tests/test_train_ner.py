@@ -1,0 +1,73 @@
+"""The training recipe, run like transformers' run_ner tests: main() on a tiny fixture, then check
+the saved model (spaCy-style overfitting: learn two paragraphs, tag them back, save, reload, same)."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from govtargets.evaluation import evaluate, load_gold
+from govtargets.tagging import ModelBackend
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "training"))
+
+import pretrain_mlm  # noqa: E402
+import train_ner  # noqa: E402
+
+TINY = str(ROOT / "training" / "configs" / "ner_tiny.yaml")
+TRAIN_GOLD = ROOT / "tests" / "fixtures" / "ner" / "gold" / "train.json"
+
+
+@pytest.fixture(scope="module")
+def base_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("pretrain") / "tiny"
+    pretrain_mlm.main([str(ROOT / "training" / "configs" / "pretrain_tiny.yaml"), "--output_dir", str(out)])
+    return out
+
+
+def test_recipe_trains_evaluates_and_writes_a_model_folder(base_model: Path, tmp_path: Path) -> None:
+    out = tmp_path / "model"
+    metrics = train_ner.main([TINY, "--base_model", str(base_model), "--output_dir", str(out),
+                              "--num_train_epochs", "8"])
+    assert metrics["train"]["loss_last"] < metrics["train"]["loss_first"]
+    names = {p.name for p in out.iterdir()}
+    assert {"config.json", "model.safetensors", "tokenizer.json", "MODEL_CARD.md", "metrics.json"} <= names
+    assert not any(name.startswith("checkpoint-") for name in names)
+    saved = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    for split in ("dev", "test"):
+        for backend in ("model", "rules"):
+            scores = saved["evaluation"][split][backend]
+            assert set(scores["entities"]) == {"INDICATOR", "VALUE", "UNIT", "PROJECT", "all"}
+            assert set(scores["targets"]) == {"value_unit", "linked", "with_status"}
+    assert "| entities VALUE |" in (out / "MODEL_CARD.md").read_text(encoding="utf-8")
+
+    tagger = ModelBackend(out)
+    sentence = "地区生产总值预期175亿元，增长17%，力争177亿元"
+    [spans] = tagger.tag([sentence])
+    for span in spans:
+        assert sentence[span.start : span.end] == span.text and 0 < span.score <= 1
+    assert tagger.tag([]) == []
+    assert tagger.tag([""]) == [[]]
+
+
+def test_overfit_two_paragraphs_then_save_and_reload(base_model: Path, tmp_path: Path) -> None:
+    out = tmp_path / "overfit"
+    train_ner.main([TINY, "--base_model", str(base_model), "--output_dir", str(out), "--num_train_epochs", "60",
+                    "--eval_strategy", "no", "--save_strategy", "no", "--load_best_model_at_end", "false"])
+    gold = load_gold([TRAIN_GOLD])
+    first = ModelBackend(out)
+    scores = evaluate(gold, first)["entities"]
+    assert scores["VALUE"]["f1"] >= 0.9 and scores["UNIT"]["f1"] >= 0.9
+    assert scores["all"]["f1"] >= 0.8
+    sentences = [s.norm for s in gold]
+    assert ModelBackend(out).tag(sentences) == first.tag(sentences)
+
+
+def test_splits_must_be_by_document(tmp_path: Path) -> None:
+    splits = tmp_path / "splits.yaml"
+    splits.write_text("train: [train]\ndev: [train]\ntest: [test]\n", encoding="utf-8")
+    args = train_ner.DataArguments(annotations_dir=str(TRAIN_GOLD.parent), splits=str(splits))
+    with pytest.raises(ValueError, match="in both train and dev"):
+        train_ner.split_files(args)

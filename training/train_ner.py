@@ -1,0 +1,372 @@
+"""Fine-tune a token classifier (BIO over INDICATOR / VALUE / UNIT / PROJECT) on annotations/.
+
+A recipe in the spirit of transformers' run_ner.py: dataclass arguments, data, model, Trainer,
+metrics. The base model is anything `from_pretrained` loads: our own pretrained checkpoint by
+default (training/pretrain_mlm.py), or `bert-base-chinese` / `hfl/chinese-roberta-wwm-ext` online.
+
+    .venv/bin/python training/train_ner.py training/configs/ner_small.yaml
+    .venv/bin/python training/train_ner.py training/configs/ner_small.yaml --base_model bert-base-chinese
+
+Data: the gold corpus (Label Studio JSON under annotations/gold/, split by document in
+annotations/splits.yaml; the test split is never used for training or model selection), optionally
+plus silver examples: the rule backend's spans on corpus reports that are not in the gold corpus,
+with a loss weight below 1. Text is normalised exactly as the tagger's input (documents.normalize).
+Gold paragraphs are cut into the documents' own sentences, the units the pipeline tags; long
+sentences become overlapping windows. Dev entity F1 (seqeval) picks the best checkpoint.
+
+The output folder is a standard Hugging Face model folder plus MODEL_CARD.md and metrics.json
+(dev and test entity P/R/F1 per label and target-level P/R/F1, for the model and the rule backend).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import datasets
+import numpy as np
+import torch
+import transformers
+import yaml
+from datasets import Dataset
+from seqeval.metrics import classification_report
+from seqeval.scheme import IOB2
+from torch.nn import functional
+from transformers import (
+    AutoModelForTokenClassification,
+    AutoTokenizer,
+    EvalPrediction,
+    PreTrainedTokenizerBase,
+    Trainer,
+    TrainingArguments,
+    set_seed,
+)
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from config import parse_config
+
+from govtargets import evaluation
+from govtargets.data import BIO_TAGS, read_annotations, spans_to_bio
+from govtargets.documents import read_file
+from govtargets.rules import RuleBackend
+from govtargets.tagging import ModelBackend
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class ModelArguments:
+    base_model: str = field(
+        default="runs/pretrain-small",
+        metadata={"help": "a local folder or a hub name (bert-base-chinese, hfl/chinese-roberta-wwm-ext)"})
+
+
+@dataclass
+class DataArguments:
+    annotations_dir: str = "annotations/gold"
+    splits: str = "annotations/splits.yaml"
+    max_seq_length: int = field(default=256, metadata={"help": "tokens per window incl. [CLS] and [SEP]"})
+    stride: int = field(default=64, metadata={"help": "tokens shared by consecutive windows"})
+    silver: bool = field(default=False, metadata={"help": "add rule-backend examples from unannotated reports"})
+    silver_weight: float = field(default=0.3, metadata={"help": "loss weight of a silver example (gold: 1)"})
+    silver_source: str = "data/corpus/national_reports.jsonl"
+    silver_max_sentences: int | None = None
+    max_train_items: int | None = field(default=None, metadata={"help": "first N gold items only (tests)"})
+
+
+@dataclass
+class NerTrainingArguments(TrainingArguments):
+    threads: int = field(default=2, metadata={"help": "torch.set_num_threads"})
+    config_file: str | None = field(default=None, metadata={"help": "set from the YAML path, for the card"})
+
+
+def parse_arguments(argv: list[str]) -> tuple[ModelArguments, DataArguments, NerTrainingArguments]:
+    model_args, data_args, training_args = parse_config((ModelArguments, DataArguments, NerTrainingArguments), argv)
+    if argv and argv[0].endswith((".yaml", ".yml")):
+        training_args.config_file = argv[0]
+    return model_args, data_args, training_args
+
+
+# --- data ------------------------------------------------------------------------------------------
+
+
+def resolve(path: str) -> Path:
+    """Paths in configs are relative to the repository unless they exist from the working directory."""
+    return Path(path) if Path(path).exists() else ROOT / path
+
+
+def split_files(data_args: DataArguments) -> dict[str, list[Path]]:
+    splits = yaml.safe_load(resolve(data_args.splits).read_text(encoding="utf-8"))
+    folder = resolve(data_args.annotations_dir)
+    files = {name: [folder / f"{stem}.json" for stem in splits.get(name) or []] for name in ("train", "dev", "test")}
+    seen: dict[Path, str] = {}
+    for name, paths in files.items():
+        for path in paths:
+            if path in seen:
+                raise ValueError(f"{path.name} is in both {seen[path]} and {name}: splits must be by document")
+            if not path.is_file():
+                raise ValueError(f"{path}: listed in the {name} split but missing")
+            seen[path] = name
+    return files
+
+
+def gold_examples(paths: list[Path]) -> list[dict[str, Any]]:
+    """One example per sentence of the gold paragraphs, cut as the pipeline cuts documents: the model
+    learns on the same units it tags (a paragraph window gives positions and context it never sees)."""
+    items = [item for path in paths for item in read_annotations(path)]
+    return [
+        # The tagger sees normalised text; normalisation keeps every offset, so the gold tags still fit.
+        {"text": sentence.norm, "tags": spans_to_bio(sentence.text, sentence.spans, sentence.doc), "weight": 1.0}
+        for sentence in evaluation.gold_sentences(items)
+    ]
+
+
+def silver_examples(data_args: DataArguments, gold_docs: set[str], seed: int) -> list[dict[str, Any]]:
+    """Rule-backend spans on sentences of reports that no annotation file covers."""
+    backend = RuleBackend()
+    sentences = []
+    for doc in read_file(resolve(data_args.silver_source), display=data_args.silver_source):
+        if doc.path not in gold_docs:
+            sentences.extend(s.norm for s in doc.sentences if any(ch.isdigit() for ch in s.norm))
+    random.Random(seed).shuffle(sentences)
+    if data_args.silver_max_sentences is not None:
+        sentences = sentences[: data_args.silver_max_sentences]
+    examples = []
+    for text, spans in zip(sentences, backend.tag(sentences), strict=True):
+        examples.append({"text": text, "tags": spans_to_bio(text, spans, "silver"), "weight": data_args.silver_weight})
+    return examples
+
+
+def tokenize_and_align(examples: list[dict[str, Any]], tokenizer: PreTrainedTokenizerBase,
+                       data_args: DataArguments) -> Dataset:
+    """Character BIO tags → one label per token (the tag of its first character), in windows."""
+    label2id = {tag: i for i, tag in enumerate(BIO_TAGS)}
+    encoded = tokenizer(
+        [e["text"] for e in examples], truncation=True, max_length=data_args.max_seq_length,
+        stride=data_args.stride, return_overflowing_tokens=True, return_offsets_mapping=True,
+    )
+    rows: dict[str, list[Any]] = {"input_ids": [], "attention_mask": [], "labels": [], "weight": [], "length": []}
+    for window, sample in enumerate(encoded["overflow_to_sample_mapping"]):
+        tags = examples[sample]["tags"]
+        labels = []
+        for token, (start, end) in enumerate(encoded["offset_mapping"][window]):
+            special = encoded.token_to_chars(window, token) is None
+            labels.append(-100 if special or start == end else label2id[tags[start]])
+        rows["input_ids"].append(encoded["input_ids"][window])
+        rows["attention_mask"].append(encoded["attention_mask"][window])
+        rows["labels"].append(labels)
+        rows["weight"].append(examples[sample]["weight"])
+        rows["length"].append(len(labels))  # for train_sampling_strategy: group_by_length
+    return Dataset.from_dict(rows)
+
+
+def collate(features: list[dict[str, Any]], pad_id: int) -> dict[str, torch.Tensor]:
+    longest = max(len(f["input_ids"]) for f in features)
+    batch = {
+        "input_ids": torch.full((len(features), longest), pad_id, dtype=torch.long),
+        "attention_mask": torch.zeros((len(features), longest), dtype=torch.long),
+        "labels": torch.full((len(features), longest), -100, dtype=torch.long),
+        "weight": torch.tensor([float(f["weight"]) for f in features]),
+    }
+    for row, feature in enumerate(features):
+        n = len(feature["input_ids"])
+        batch["input_ids"][row, :n] = torch.tensor(feature["input_ids"])
+        batch["attention_mask"][row, :n] = torch.tensor(feature["attention_mask"])
+        batch["labels"][row, :n] = torch.tensor(feature["labels"])
+    return batch
+
+
+# --- model and training ----------------------------------------------------------------------------
+
+
+class WeightedTrainer(Trainer):
+    """Token cross-entropy where each window's tokens count with its example's weight (silver < 1)."""
+
+    def compute_loss(self, model: torch.nn.Module, inputs: dict[str, torch.Tensor], return_outputs: bool = False,
+                     num_items_in_batch: Any = None) -> Any:
+        weight = inputs.pop("weight")
+        labels = inputs.pop("labels")
+        outputs = model(**inputs)
+        losses = functional.cross_entropy(outputs.logits.transpose(1, 2), labels, ignore_index=-100, reduction="none")
+        token_weight = (labels != -100).float() * weight[:, None]
+        loss = (losses * token_weight).sum() / token_weight.sum().clamp(min=1e-8)
+        return (loss, outputs) if return_outputs else loss
+
+
+def window_metrics(prediction: EvalPrediction) -> dict[str, float]:
+    """seqeval entity scores over the dev windows: cheap enough to pick the best epoch."""
+    predicted = np.argmax(prediction.predictions, axis=-1)
+    y_true, y_pred = [], []
+    for labels, guesses in zip(prediction.label_ids, predicted, strict=True):
+        keep = labels != -100
+        y_true.append([BIO_TAGS[i] for i in labels[keep]])
+        y_pred.append([BIO_TAGS[i] for i in guesses[keep]])
+    report = classification_report(y_true, y_pred, mode="strict", scheme=IOB2, output_dict=True, zero_division=0)
+    scores = {"f1": report["micro avg"]["f1-score"], "precision": report["micro avg"]["precision"],
+              "recall": report["micro avg"]["recall"]}
+    for label in ("INDICATOR", "VALUE", "UNIT", "PROJECT"):
+        if label in report:
+            scores[f"f1_{label}"] = report[label]["f1-score"]
+    return scores
+
+
+# --- evaluation and the model card -----------------------------------------------------------------
+
+
+def evaluate_split(paths: list[Path], model_dir: Path, threads: int) -> dict[str, Any]:
+    if not paths:
+        return {}
+    sentences = evaluation.load_gold([str(p) for p in paths])
+    return {
+        "documents": [p.stem for p in paths],
+        "model": evaluation.evaluate(sentences, ModelBackend(model_dir, threads=threads)),
+        "rules": evaluation.evaluate(sentences, RuleBackend()),
+    }
+
+
+def model_card(metrics: dict[str, Any]) -> str:
+    def table(split: str) -> str:
+        result = metrics["evaluation"].get(split)
+        if not result:
+            return f"(no {split} split)\n"
+        lines = ["| | model P | model R | model F1 | rules P | rules R | rules F1 |", "|---|---|---|---|---|---|---|"]
+        for group, keys in (("entities", ("INDICATOR", "VALUE", "UNIT", "PROJECT", "all")),
+                            ("targets", tuple(evaluation.TARGET_LEVELS))):
+            for key in keys:
+                m, r = result["model"][group][key], result["rules"][group][key]
+                lines.append(f"| {group} {key} | {m['precision']:.3f} | {m['recall']:.3f} | **{m['f1']:.3f}** | "
+                             f"{r['precision']:.3f} | {r['recall']:.3f} | {r['f1']:.3f} |")
+        return "\n".join(lines) + "\n"
+
+    data = metrics["data"]
+    return f"""# govtargets token classifier
+
+A BERT token classifier that tags INDICATOR, VALUE, UNIT and PROJECT spans (BIO, character level) in
+Chinese government work reports, for the govtargets post-processor. Labelling standard:
+annotations/GUIDE.md.
+
+## Training
+- Base model: `{metrics['base_model']}`
+- Configuration: `{metrics['config_file']}` (seed {metrics['seed']}); command: `{metrics['command']}`
+- Gold data (annotations/gold, split by document in annotations/splits.yaml):
+  train {data['train_items']} sentences from {len(data['train_documents'])} documents,
+  dev {data['dev_items']} sentences; silver: {data['silver_examples']} rule-tagged sentences
+  (loss weight {data['silver_weight']}).
+- Windows of {data['max_seq_length']} tokens, stride {data['stride']}; {metrics['train']['epochs']} epochs,
+  {metrics['train']['steps']} steps, {metrics['train']['runtime_s']} s on {metrics['train']['threads']} CPU threads.
+- Best checkpoint by dev entity F1 (seqeval, strict IOB2, over windows).
+
+## Results
+Entity scores: seqeval strict IOB2 over characters, per sentence as the pipeline runs. Target scores:
+records the linker builds from predicted spans vs from gold spans (value+unit; + indicator, comparator,
+measure; + status). The test split was not used for training or model selection.
+
+### Test ({', '.join(metrics['evaluation'].get('test', {}).get('documents', []))})
+{table('test')}
+### Dev
+{table('dev')}
+## Limits
+- Trained on a small gold corpus (national State Council reports, five local report pages, fifteen
+  local excerpts): local report styles that differ much from these are less reliable.
+- The pretrained encoder is small and was trained on about one million characters; a larger public
+  Chinese BERT (pass `--base_model`) should do better where it can be downloaded.
+- Target-level scores measure tagging through the rule linker; linker errors on gold spans are not
+  counted here.
+"""
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    argv = sys.argv[1:] if argv is None else argv
+    wall_start = time.perf_counter()
+    model_args, data_args, training_args = parse_arguments(argv)
+    torch.set_num_threads(training_args.threads)
+    datasets.disable_progress_bars()
+    transformers.utils.logging.disable_progress_bar()  # keeps a background run's log readable
+    set_seed(training_args.seed)
+    output_dir = Path(training_args.output_dir)
+
+    # Data
+    files = split_files(data_args)
+    train = gold_examples(files["train"])
+    if data_args.max_train_items is not None:
+        train = train[: data_args.max_train_items]
+    dev = gold_examples(files["dev"])
+    silver: list[dict[str, Any]] = []
+    if data_args.silver:
+        gold_docs = {item.meta.get("doc") for paths in files.values() for p in paths for item in read_annotations(p)}
+        silver = silver_examples(data_args, {str(d) for d in gold_docs}, training_args.seed)
+
+    # Model
+    tokenizer = AutoTokenizer.from_pretrained(model_args.base_model)
+    model = AutoModelForTokenClassification.from_pretrained(
+        model_args.base_model, num_labels=len(BIO_TAGS),
+        id2label=dict(enumerate(BIO_TAGS)), label2id={t: i for i, t in enumerate(BIO_TAGS)},
+    )
+    train_dataset = tokenize_and_align(train + silver, tokenizer, data_args)
+    dev_dataset = tokenize_and_align(dev, tokenizer, data_args) if dev else None
+
+    # Training
+    training_args.remove_unused_columns = False  # keeps the weight column for the loss
+    training_args.label_names = ["labels"]
+    trainer = WeightedTrainer(
+        model=model, args=training_args, train_dataset=train_dataset, eval_dataset=dev_dataset,
+        data_collator=lambda features: collate(features, tokenizer.pad_token_id or 0),
+        compute_metrics=window_metrics, processing_class=tokenizer,
+    )
+    print(f"{len(train)} gold + {len(silver)} silver examples → {len(train_dataset)} windows; "
+          f"{len(dev)} dev examples; {model.num_parameters():,} parameters", flush=True)
+    result = trainer.train()
+    trainer.save_model(str(output_dir))
+    tokenizer.save_pretrained(str(output_dir))
+    # Keep only the final model in the output folder; checkpoints are training by-products.
+    for checkpoint in output_dir.glob("checkpoint-*"):
+        import shutil
+
+        shutil.rmtree(checkpoint)
+
+    # Metrics and model card
+    losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
+    metrics: dict[str, Any] = {
+        "base_model": model_args.base_model,
+        "config_file": training_args.config_file,
+        "command": "python training/train_ner.py " + " ".join(argv),
+        "seed": training_args.seed,
+        "data": {
+            **asdict(data_args),
+            "train_documents": [p.stem for p in files["train"]],
+            "train_items": len(train), "dev_items": len(dev), "silver_examples": len(silver),
+            "train_windows": len(train_dataset),
+        },
+        "train": {
+            "loss_first": round(losses[0], 4) if losses else None,
+            "loss_last": round(losses[-1], 4) if losses else None,
+            "loss_mean": round(result.training_loss, 4),
+            "epochs": round(trainer.state.epoch or 0.0, 2),
+            "steps": trainer.state.global_step,
+            "best_checkpoint_dev_f1": trainer.state.best_metric,
+            "runtime_s": round(result.metrics["train_runtime"], 1),
+            "threads": torch.get_num_threads(),
+        },
+        "evaluation": {
+            "dev": evaluate_split(files["dev"], output_dir, training_args.threads),
+            "test": evaluate_split(files["test"], output_dir, training_args.threads),
+        },
+    }
+    metrics["wall_time_s"] = round(time.perf_counter() - wall_start, 1)
+    (output_dir / "metrics.json").write_text(json.dumps(metrics, ensure_ascii=False, indent=2) + "\n",
+                                             encoding="utf-8")
+    (output_dir / "MODEL_CARD.md").write_text(model_card(metrics), encoding="utf-8")
+    # Trainer artefacts that do not belong in a shipped model folder.
+    for name in ("training_args.bin",):
+        (output_dir / name).unlink(missing_ok=True)
+    print(json.dumps(metrics["train"]), flush=True)
+    return metrics
+
+
+if __name__ == "__main__":
+    main()
