@@ -15,7 +15,14 @@ from govtargets.cli_ls import ls_app
 from govtargets.cli_review import report_command, track_command
 from govtargets.documents import Document, DocumentError, expand_inputs, read_file
 from govtargets.outputs import FORMATS, OutputError, format_for, write_jsonl, write_records
-from govtargets.pipeline import BACKENDS, BackendError, extract_document, get_backend, tag_document
+from govtargets.pipeline import (
+    BACKENDS,
+    DEFAULT_MODEL_DIR,
+    BackendError,
+    extract_document,
+    get_backend,
+    tag_document,
+)
 from govtargets.records import Backend, Record
 
 app = typer.Typer(
@@ -34,12 +41,19 @@ PathsArg = Annotated[
 ]
 BackendOpt = Annotated[
     str | None,
-    typer.Option("--backend", "-b", help=f"Tagger: {' | '.join(BACKENDS)}. Default: model if one ships, else rules."),
+    typer.Option("--backend", "-b", help=f"Tagger: {' | '.join(BACKENDS)}. Default: model if one ships or --model "
+                 "or an ONNX --runtime is given, else rules."),
 ]
 ModelOpt = Annotated[
     Path | None, typer.Option("--model", "-m", help="Model folder (default: models/govtargets-small).")
 ]
-ThreadsOpt = Annotated[int | None, typer.Option("--threads", help="CPU threads for the model (default: torch's).")]
+ThreadsOpt = Annotated[int | None, typer.Option("--threads", help="CPU threads for the model (default: runtime's).")]
+# Kept in step with tagging.RUNTIMES by hand: importing tagging here would load torch for every command.
+RuntimeOpt = Annotated[
+    str | None,
+    typer.Option("--runtime", help="How the model runs: torch | onnx | onnx-int8 (ONNX: after `export-onnx`). "
+                 "Default: torch."),
+]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")]
 
 
@@ -53,9 +67,9 @@ def progress(items: list[T], quiet: bool, unit: str) -> Iterator[T]:
     return iter(tqdm(items, unit=unit, disable=not show, file=sys.stderr, dynamic_ncols=True))
 
 
-def load_backend(backend: str | None, model: Path | None, threads: int | None) -> Backend:
+def load_backend(backend: str | None, model: Path | None, threads: int | None, runtime: str | None = None) -> Backend:
     try:
-        return get_backend(backend, model, threads=threads)
+        return get_backend(backend, model, threads=threads, runtime=runtime)
     except BackendError as err:
         fail(str(err))
         raise typer.Exit(2) from err
@@ -102,6 +116,7 @@ def extract(
     ] = None,
     backend: BackendOpt = None,
     model: ModelOpt = None,
+    runtime: RuntimeOpt = None,
     threads: ThreadsOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
@@ -115,7 +130,7 @@ def extract(
     except OutputError as err:
         fail(str(err))
         raise typer.Exit(2) from err
-    tagger = load_backend(backend, model, threads)
+    tagger = load_backend(backend, model, threads, runtime)
     records: list[Record] = []
 
     def handle(doc: Document) -> None:
@@ -138,11 +153,12 @@ def tag(
     out: Annotated[Path, typer.Option("--output", "-o", help="Output JSONL file, one line per sentence.")],
     backend: BackendOpt = None,
     model: ModelOpt = None,
+    runtime: RuntimeOpt = None,
     threads: ThreadsOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Tag INDICATOR / VALUE / UNIT / PROJECT spans, one JSON line per sentence (offsets inside the sentence)."""
-    tagger = load_backend(backend, model, threads)
+    tagger = load_backend(backend, model, threads, runtime)
     rows: list[dict[str, object]] = []
 
     def handle(doc: Document) -> None:
@@ -174,6 +190,7 @@ def evaluate(
         list[str] | None, typer.Option("--backend", "-b", help=f"{' | '.join(BACKENDS)}; repeat to compare.")
     ] = None,
     model: ModelOpt = None,
+    runtime: RuntimeOpt = None,
     threads: ThreadsOpt = None,
     out: Annotated[Path | None, typer.Option("--output", "-o", help="Write the scores as JSON.")] = None,
 ) -> None:
@@ -185,11 +202,42 @@ def evaluate(
     except (evaluation.EvaluationError, OSError, ValueError) as err:
         fail(str(err))
         raise typer.Exit(1) from err
-    results = [evaluation.evaluate(sentences, load_backend(name, model, threads)) for name in backend or [None]]
+    results = [evaluation.evaluate(sentences, load_backend(name, model, threads, runtime))
+               for name in backend or [None]]
     typer.echo(f"{len(sentences)} gold sentences")
     typer.echo(evaluation.format_table(results))
     if out is not None:
         evaluation.write_json(results, out)
+
+
+@app.command("export-onnx")
+def export_onnx(
+    model: ModelOpt = None,
+    out: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Output folder (default: MODEL/onnx, where --runtime looks).")
+    ] = None,
+    no_quantize: Annotated[bool, typer.Option("--no-quantize", help="Write only the fp32 model.onnx.")] = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Export the token classifier to ONNX: onnx/model.onnx (fp32) and onnx/model.int8.onnx (int8 weights).
+
+    Checked against torch before it replaces an earlier export. The runtimes reuse the folder's tokenizer and config.
+    """
+    from govtargets.tagging import TaggingError
+    from govtargets.tagging import export_onnx as export
+
+    model_dir = model or DEFAULT_MODEL_DIR
+    if not (model_dir / "config.json").is_file():
+        fail(f"{model_dir}: not a model folder (no config.json)")
+        raise typer.Exit(2)
+    try:
+        written = export(model_dir, out, quantize=not no_quantize)
+    except TaggingError as err:
+        fail(str(err))
+        raise typer.Exit(1) from err
+    if not quiet:
+        for path in written:
+            typer.echo(f"{path} ({path.stat().st_size / 1e6:.1f} MB)", err=True)
 
 
 app.add_typer(ls_app, name="ls")

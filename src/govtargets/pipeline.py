@@ -31,9 +31,13 @@ def default_backend_name() -> str:
 
 
 def get_backend(
-    name: str | None = None, model_dir: str | Path | None = None, *, threads: int | None = None
+    name: str | None = None, model_dir: str | Path | None = None, *, threads: int | None = None,
+    runtime: str | None = None,
 ) -> Backend:
-    name = name or default_backend_name()
+    """`runtime` (torch | onnx | onnx-int8, default torch) is how the model backend runs; the rules ignore
+    it. Without a backend name, a model folder or an ONNX runtime asks for the model."""
+    if name is None:
+        name = "model" if model_dir is not None or runtime not in (None, "torch") else default_backend_name()
     if name == "rules":
         from govtargets.rules import RuleBackend
 
@@ -42,7 +46,7 @@ def get_backend(
         from govtargets.tagging import ModelBackend, TaggingError
 
         try:
-            return ModelBackend(model_dir or DEFAULT_MODEL_DIR, threads=threads)
+            return ModelBackend(model_dir or DEFAULT_MODEL_DIR, runtime=runtime or "torch", threads=threads)
         except TaggingError as err:
             raise BackendError(str(err)) from err
     raise BackendError(f"unknown backend {name!r} (choose from {', '.join(BACKENDS)})")

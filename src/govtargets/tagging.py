@@ -3,21 +3,40 @@
 Long sentences are cut into overlapping token windows and merged back (each token keeps the
 prediction of the window where it sits farthest from an edge), so nothing is truncated at the
 model's maximum length. Decoding follows the B-/I- tags and never joins spans across an O token.
+
+The forward pass runs in torch or, after `export_onnx`, in ONNX Runtime (fp32 or int8 weights); the
+tokenizer, windows, batches and decoding are the same for every runtime.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import os
+import shutil
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
-from transformers import AutoModelForTokenClassification, AutoTokenizer
+from transformers import AutoConfig, AutoModelForTokenClassification, AutoTokenizer
 
 from govtargets.records import LABELS, Span
 
+RUNTIMES: tuple[str, ...] = ("torch", "onnx", "onnx-int8")
+# An export lives inside the model folder and reuses its tokenizer and config.json (labels, lengths).
+ONNX_DIR = "onnx"
+ONNX_FILES: dict[str, str] = {"onnx": "model.onnx", "onnx-int8": "model.int8.onnx"}
+# ONNX metadata key: the hash of the weights an export was made from, to refuse a stale export.
+WEIGHTS_KEY = "govtargets.weights_sha256"
+WEIGHT_FILES: tuple[str, ...] = ("model.safetensors", "pytorch_model.bin")
+
 
 class TaggingError(Exception):
-    """The model could not be loaded or used."""
+    """The model could not be loaded, used or exported."""
 
 
 @dataclass
@@ -58,32 +77,86 @@ def decode_bio(tags: list[str], scores: list[float], offsets: list[tuple[int, in
     return spans
 
 
+def onnx_file(model_dir: str | Path, runtime: str) -> Path:
+    """Where `export_onnx` puts the file an ONNX runtime loads."""
+    return Path(model_dir) / ONNX_DIR / ONNX_FILES[runtime]
+
+
+def weights_digest(model_dir: str | Path) -> str | None:
+    """sha256 of the folder's weights file, or None when it has none of the usual names."""
+    for name in WEIGHT_FILES:
+        path = Path(model_dir) / name
+        if path.is_file():
+            digest = hashlib.sha256()
+            with path.open("rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+            return digest.hexdigest()
+    return None
+
+
+def _onnx_session(path: Path, threads: int | None, model_dir: Path) -> Any:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+    try:
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as err:  # onnxruntime raises its own exception types for unreadable or invalid graphs
+        raise TaggingError(f"cannot load {path}: {err}") from err
+    exported_from = session.get_modelmeta().custom_metadata_map.get(WEIGHTS_KEY)
+    if exported_from and exported_from != weights_digest(model_dir):
+        raise TaggingError(f"{path} was exported from other weights than {model_dir} holds now; "
+                           f"run `govtargets export-onnx --model {model_dir}` again")
+    return session
+
+
 class ModelBackend:
-    """Tags normalised sentences with a fine-tuned token classifier loaded with `from_pretrained`."""
+    """Tags normalised sentences with a fine-tuned token classifier loaded with `from_pretrained`.
+
+    `runtime`: "torch" runs the model folder's weights; "onnx" / "onnx-int8" run the export that
+    `export_onnx` wrote into the folder's onnx/ subfolder, with `threads` intra-op threads.
+    """
 
     name = "model"
 
     def __init__(
-        self, model_dir: str | Path, *, threads: int | None = None, batch_size: int = 32,
+        self, model_dir: str | Path, *, runtime: str = "torch", threads: int | None = None, batch_size: int = 32,
         max_length: int = 256, stride: int = 64,
     ) -> None:
+        if runtime not in RUNTIMES:
+            raise TaggingError(f"unknown runtime {runtime!r} (choose from {', '.join(RUNTIMES)})")
         path = Path(model_dir)
         # A local folder must be complete; anything else is passed on as a hub name (works online).
         if path.exists() and not (path / "config.json").is_file():
             raise TaggingError(f"{path}: not a model folder (no config.json)")
         if not path.exists() and (str(model_dir).startswith((".", "/")) or path.suffix):
             raise TaggingError(f"{path}: model folder does not exist")
+        if runtime != "torch" and not onnx_file(path, runtime).is_file():
+            raise TaggingError(f"{onnx_file(path, runtime)}: no ONNX export of the model "
+                               f"(run `govtargets export-onnx --model {model_dir}` first)")
+        self.runtime = runtime
+        if runtime != "torch":
+            self.name = f"model ({runtime})"
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-            self.model = AutoModelForTokenClassification.from_pretrained(str(model_dir))
+            if runtime == "torch":
+                self.model = AutoModelForTokenClassification.from_pretrained(str(model_dir))
+                config = self.model.config
+            else:
+                config = AutoConfig.from_pretrained(str(model_dir))
         except (OSError, ValueError) as err:
             raise TaggingError(f"cannot load model {model_dir}: {err}") from err
-        self.model.eval()
-        if threads:
-            torch.set_num_threads(threads)
-        self.id2label = {int(i): label for i, label in self.model.config.id2label.items()}
+        if runtime == "torch":
+            self.model.eval()
+            if threads:
+                torch.set_num_threads(threads)
+        else:
+            self.session = _onnx_session(onnx_file(path, runtime), threads, path)
+        self.id2label = {int(i): label for i, label in config.id2label.items()}
         self.batch_size = batch_size
-        limit = min(max_length, int(getattr(self.model.config, "max_position_embeddings", max_length)))
+        limit = min(max_length, int(getattr(config, "max_position_embeddings", max_length)))
         self.window = limit - 2  # room for [CLS] and [SEP]
         self.stride = min(stride, self.window // 2)
 
@@ -98,6 +171,15 @@ class ModelBackend:
             if first + self.window >= len(ids):
                 return windows
             first += step
+
+    def _forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Label probabilities [batch, tokens, labels]: the one step that differs between runtimes."""
+        if self.runtime == "torch":
+            return self.model(input_ids=input_ids, attention_mask=attention_mask).logits.softmax(-1)
+        (probs,) = self.session.run(
+            ["probs"], {"input_ids": input_ids.numpy(), "attention_mask": attention_mask.numpy()}
+        )
+        return torch.from_numpy(probs)
 
     @torch.inference_mode()
     def _predict(self, windows: list[_Window]) -> list[torch.Tensor]:
@@ -115,8 +197,7 @@ class ModelBackend:
                 ids = [cls, *windows[i].ids, sep]
                 input_ids[row, : len(ids)] = torch.tensor(ids)
                 mask[row, : len(ids)] = 1
-            logits = self.model(input_ids=input_ids, attention_mask=mask).logits
-            batch_probs = logits.softmax(-1)
+            batch_probs = self._forward(input_ids, mask)
             for row, i in enumerate(chunk):
                 probs[i] = batch_probs[row, 1 : 1 + len(windows[i].ids)]
         return [p for p in probs if p is not None]
@@ -124,7 +205,8 @@ class ModelBackend:
     def tag(self, sentences: list[str]) -> list[list[Span]]:
         if not sentences:
             return []
-        encoded = self.tokenizer(sentences, add_special_tokens=False, return_offsets_mapping=True)
+        # Whole sentences on purpose (no truncation): long ones are windowed below, so silence the length warning.
+        encoded = self.tokenizer(sentences, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
         windows: list[_Window] = []
         for index, ids in enumerate(encoded["input_ids"]):
             windows.extend(self._windows(index, ids))
@@ -149,3 +231,149 @@ class ModelBackend:
                 scores.append(float(score))
             results.append(decode_bio(tags, scores, offsets, text))
         return results
+
+
+class _Probabilities(torch.nn.Module):
+    """The classifier followed by its softmax, so that an export computes what `_forward` returns."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.model(input_ids=input_ids, attention_mask=attention_mask).logits.softmax(-1)
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """The exporter and the quantizer print progress and generic advice (warnings, root logger) that
+    would bury the result of `govtargets export-onnx`; errors still surface as exceptions."""
+    loggers = [logging.getLogger(), logging.getLogger("torch.onnx")]
+    levels = [logger.level for logger in loggers]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for logger in loggers:
+            logger.setLevel(logging.ERROR)
+        try:
+            yield
+        finally:
+            for logger, level in zip(loggers, levels, strict=True):
+                logger.setLevel(level)
+
+
+def _stamp(path: Path, digest: str) -> None:
+    import onnx
+
+    model = onnx.load(str(path))
+    props = {prop.key: prop.value for prop in model.metadata_props}
+    props[WEIGHTS_KEY] = digest
+    onnx.helper.set_model_props(model, props)
+    onnx.save(model, str(path))
+
+
+def _run_onnx(path: Path, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (probs,) = session.run(["probs"], {"input_ids": input_ids.numpy(), "attention_mask": attention_mask.numpy()})
+    return torch.from_numpy(probs)
+
+
+def _example(vocab_size: int, batch: int, length: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Random ids with the last row padded from half its length: the graph must honour the mask."""
+    generator = torch.Generator().manual_seed(seed)
+    input_ids = torch.randint(1, vocab_size, (batch, length), generator=generator)
+    mask = torch.ones_like(input_ids)
+    mask[-1, length // 2 :] = 0
+    return input_ids, mask
+
+
+def _replace_dir(new: Path, target: Path) -> None:
+    """Move `new` to `target`; an existing `target` (an earlier export) is swapped out, then removed."""
+    if not target.exists():
+        os.replace(new, target)
+        return
+    old = new.with_name(new.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)  # left over by an interrupted run
+    os.replace(target, old)
+    os.replace(new, target)
+    shutil.rmtree(old)
+
+
+def _export_and_check(
+    wrapper: _Probabilities, fp32: Path, example: tuple[torch.Tensor, torch.Tensor], axes: dict[int, Any],
+    vocab_size: int, longest: int, quantize: bool,
+) -> list[Path]:
+    with _quiet():
+        program = torch.onnx.export(
+            wrapper, example, input_names=["input_ids", "attention_mask"], output_names=["probs"],
+            dynamic_shapes={"input_ids": axes, "attention_mask": axes}, dynamo=True, verbose=False,
+        )
+    if program is None:
+        raise TaggingError("torch.onnx.export returned no program")
+    program.save(str(fp32), external_data=False)
+    # A shape other than the traced one checks that the batch and sequence axes really are dynamic.
+    for input_ids, mask in (example, _example(vocab_size, 3, min(23, longest), seed=1)):
+        with torch.inference_mode():
+            expected = wrapper(input_ids, mask)
+        got = _run_onnx(fp32, input_ids, mask)
+        diff = float((got - expected)[mask.bool()].abs().max()) if got.shape == expected.shape else float("inf")
+        if diff > 1e-3:
+            raise TaggingError(f"the ONNX graph disagrees with torch (max probability difference {diff:.2g})")
+    if not quantize:
+        return [fp32]
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    int8 = fp32.with_name(ONNX_FILES["onnx-int8"])
+    with _quiet():
+        quantize_dynamic(fp32, int8, weight_type=QuantType.QInt8)
+    _run_onnx(int8, *example)  # fails here rather than at tagging time
+    return [fp32, int8]
+
+
+def export_onnx(model_dir: str | Path, out_dir: str | Path | None = None, *, quantize: bool = True) -> list[Path]:
+    """Export the token classifier to `out_dir` (default MODEL_DIR/onnx): model.onnx (fp32, dynamic batch
+    and sequence axes, output `probs`) and, with `quantize`, model.int8.onnx (dynamic int8 weights).
+
+    The files are written to a temporary folder next to `out_dir` and moved into place together, so an
+    earlier export is replaced whole (no fp32 of one model next to an int8 of another). The fp32 graph
+    is checked against torch on two batch shapes before anything is moved. Returns the written files.
+    """
+    model_path = Path(model_dir)
+    if not (model_path / "config.json").is_file():
+        raise TaggingError(f"{model_path}: not a model folder (no config.json)")
+    target = Path(out_dir) if out_dir is not None else model_path / ONNX_DIR
+    if target.exists() and (not target.is_dir() or any(p.name not in ONNX_FILES.values() for p in target.iterdir())):
+        raise TaggingError(f"{target}: exists and holds other files than an ONNX export; choose another output folder")
+    try:
+        model = AutoModelForTokenClassification.from_pretrained(str(model_path))
+    except (OSError, ValueError) as err:
+        raise TaggingError(f"cannot load model {model_path}: {err}") from err
+    wrapper = _Probabilities(model).eval()
+    longest = int(getattr(model.config, "max_position_embeddings", 512))
+    vocab_size = int(model.config.vocab_size)
+    input_ids, mask = _example(vocab_size, 2, min(16, longest), seed=0)
+    from torch.export import Dim
+
+    # A window is at least [CLS] [SEP] and at most the position embeddings long.
+    axes = {0: Dim("batch", min=1), 1: Dim("sequence", min=2, max=longest)}
+    tmp = target.parent / f".{target.name}.{os.getpid()}.tmp"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        fp32 = tmp / ONNX_FILES["onnx"]
+        try:
+            written = _export_and_check(wrapper, fp32, (input_ids, mask), axes, vocab_size, longest, quantize)
+        except TaggingError:
+            raise
+        except Exception as err:  # torch.export and onnxruntime raise many unrelated types
+            raise TaggingError(f"ONNX export of {model_path} failed: {type(err).__name__}: {err}") from err
+        digest = weights_digest(model_path)
+        if digest is not None:
+            for path in written:
+                _stamp(path, digest)
+        _replace_dir(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return [target / path.name for path in written]
