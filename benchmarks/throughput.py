@@ -1,0 +1,384 @@
+"""Throughput of the shipped model on the national corpus (50 reports, ~1M characters), CPU only.
+
+(a) end to end: what `govtargets extract` does (read the JSONL → clean/segment → tag → link → ground →
+    write the JSONL of records), in characters/s and reports/s, with the process's peak RSS after it;
+(b) the same model through `transformers.pipeline("token-classification", aggregation_strategy="simple")`
+    called sentence by sentence, on a fixed random sample of sentences (seeded), timed per character
+    and extrapolated to the whole corpus: a speed ratio against (a);
+(c) the model's forward pass alone, replayed over exactly the batches (a) fed it: the pipeline
+    overhead is (a)'s time over this one;
+(d) the ONNX fp32 and int8 runtimes end to end, when the installed govtargets has them
+    (`get_backend("model", runtime=...)`); otherwise they are listed as missing.
+
+    .venv/bin/python benchmarks/throughput.py
+    .venv/bin/python benchmarks/throughput.py --model /tmp/benchdev/model --limit-reports 5 --sample 100
+
+The goals are printed next to the measurements; they are reported, not asserted. The machine should
+be otherwise idle: the load average at the start and the end is recorded with the results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import random
+import resource
+import shlex
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import transformers
+from transformers import AutoConfig, AutoTokenizer, pipeline
+
+from govtargets.documents import Document, read_file
+from govtargets.evaluation import write_json
+from govtargets.outputs import write_records
+from govtargets.pipeline import DEFAULT_MODEL_DIR, BackendError, extract_document, get_backend
+from govtargets.records import Backend, Record, Span
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+ONNX_RUNTIMES: tuple[str, ...] = ("onnx", "onnx-int8")
+
+GOALS = {
+    "overhead": 0.20,  # end to end at most 20% slower than the forward pass alone
+    "vs_hf_pipeline": 5.0,  # at least 5x the sentence-by-sentence transformers pipeline
+    "int8_speedup": 1.5,  # int8 ONNX at least 1.5x torch fp32 end to end
+    "int8_f1_loss_points": 0.5,  # ... losing at most 0.5 entity F1 points on the test split
+}
+
+
+def resolve(path: str | Path) -> Path:
+    path = Path(path)
+    return path if path.is_absolute() or path.exists() else ROOT / path
+
+
+class ForwardRecorder:
+    """Stands in for a backend's torch model: times every forward call and keeps its inputs, so the
+    forward pass can be replayed alone over the very same batches."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self.seconds = 0.0
+        self.calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        output = self.model(*args, **kwargs)
+        self.seconds += time.perf_counter() - start
+        self.calls.append((args, kwargs))
+        return output
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.model, name)
+
+
+@dataclass
+class TimedBackend:
+    """A backend wrapper that adds up the time spent in `tag`."""
+
+    backend: Backend
+    seconds: float = 0.0
+    name: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.name = self.backend.name
+
+    def tag(self, sentences: list[str]) -> list[list[Span]]:
+        start = time.perf_counter()
+        spans = self.backend.tag(sentences)
+        self.seconds += time.perf_counter() - start
+        return spans
+
+
+def tagged_sentences(docs: list[Document]) -> list[str]:
+    """The sentences the pipeline hands to the tagger (pipeline.tag_document skips blank ones)."""
+    return [s.norm for doc in docs for s in doc.sentences if s.norm.strip()]
+
+
+def run_extract(backend: Backend, corpus: Path, out: Path) -> tuple[dict[str, Any], list[Document]]:
+    """`govtargets extract corpus -o out` in process: the same read/extract/write calls as cli.extract."""
+    timed = TimedBackend(backend)
+    start = time.perf_counter()
+    docs = read_file(corpus, display=str(corpus))
+    read_done = time.perf_counter()
+    records: list[Record] = []
+    for doc in docs:
+        records.extend(extract_document(doc, timed))
+    written = write_records(records, out)
+    seconds = time.perf_counter() - start
+    sentences = tagged_sentences(docs)
+    source_chars = sum(len(doc.source) for doc in docs)
+    sentence_chars = sum(len(s) for s in sentences)
+    return {
+        "seconds": round(seconds, 3),
+        "read_seconds": round(read_done - start, 3),
+        "tag_seconds": round(timed.seconds, 3),
+        "link_write_seconds": round(seconds - (read_done - start) - timed.seconds, 3),
+        "reports": len(docs),
+        "sentences": len(sentences),
+        "source_chars": source_chars,
+        "sentence_chars": sentence_chars,
+        "records": written,
+        "chars_per_s": round(source_chars / seconds, 1),
+        "sentence_chars_per_s": round(sentence_chars / seconds, 1),
+        "reports_per_s": round(len(docs) / seconds, 3),
+    }, docs
+
+
+def replay_forward(recorder: ForwardRecorder) -> dict[str, Any]:
+    """The recorded forward calls again, timed alone (no tokenising, windowing, decoding or linking)."""
+    model = recorder.model
+    tokens = 0
+    with torch.inference_mode():
+        start = time.perf_counter()
+        for args, kwargs in recorder.calls:
+            model(*args, **kwargs)
+        seconds = time.perf_counter() - start
+    for args, kwargs in recorder.calls:
+        mask = kwargs.get("attention_mask")
+        tokens += int(mask.sum()) if mask is not None else sum(int(a.numel()) for a in args[:1])
+    return {"seconds": round(seconds, 3), "batches": len(recorder.calls), "tokens": tokens,
+            "tokens_per_s": round(tokens / seconds, 1) if seconds else None}
+
+
+def hf_pipeline_sample(model_dir: str, sample: list[str], stride: int, max_length: int) -> dict[str, Any]:
+    """transformers' token-classification pipeline, one call per sentence, over `sample`."""
+    config = AutoConfig.from_pretrained(model_dir)
+    limit = min(max_length, int(getattr(config, "max_position_embeddings", max_length)))
+    # The same window as ModelBackend; with `stride` the pipeline covers long sentences in
+    # overlapping chunks instead of truncating them, so both taggers see every character.
+    tokenizer = AutoTokenizer.from_pretrained(model_dir, model_max_length=limit)
+    stride = min(stride, (limit - 2) // 2)
+    tagger = pipeline("token-classification", model=model_dir, tokenizer=tokenizer, aggregation_strategy="simple",
+                      stride=stride, device="cpu")
+    tagger(sample[0])  # warm-up
+    entities = 0
+    start = time.perf_counter()
+    for sentence in sample:
+        entities += len(tagger(sentence))
+    seconds = time.perf_counter() - start
+    chars = sum(len(s) for s in sample)
+    return {"sentences": len(sample), "chars": chars, "seconds": round(seconds, 3),
+            "chars_per_s": round(chars / seconds, 1), "entities": entities, "stride": stride,
+            "max_length": limit}
+
+
+def timed_tag(backend: Backend, sentences: list[str]) -> dict[str, Any]:
+    start = time.perf_counter()
+    backend.tag(sentences)
+    seconds = time.perf_counter() - start
+    chars = sum(len(s) for s in sentences)
+    return {"seconds": round(seconds, 3), "chars_per_s": round(chars / seconds, 1)}
+
+
+def limited_corpus(corpus: Path, limit: int | None, folder: Path) -> Path:
+    """The corpus, or a JSONL of its first `limit` reports (so reading time scales with the limit too)."""
+    if limit is None:
+        return corpus
+    if corpus.suffix != ".jsonl":
+        raise SystemExit(f"error: --limit-reports needs a .jsonl corpus, not {corpus}")
+    lines = [line for line in corpus.read_text(encoding="utf-8").splitlines() if line.strip()][:limit]
+    path = folder / corpus.name
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def load_f1(comparison: Path, model: str) -> dict[str, float] | None:
+    """Test-split entity F1 per backend name from compare.py's output, if present and made with `model`."""
+    if not comparison.is_file():
+        return None
+    report = json.loads(comparison.read_text(encoding="utf-8"))
+    if resolve(report.get("model", "")).resolve() != resolve(model).resolve():
+        progress(f"note: {comparison} was made with another model ({report.get('model')}): F1 not used")
+        return None
+    split = report.get("splits", {}).get("test")
+    if not split:
+        return None
+    return {r["name"]: r["entities"]["all"]["f1"] for r in split["results"]}
+
+
+def progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def peak_rss_mb() -> float:
+    # ru_maxrss is in kilobytes on Linux.
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def goal_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(what, measured, goal, verdict) lines for the printed table."""
+    def verdict(ok: bool | None) -> str:
+        return "n/a" if ok is None else "met" if ok else "NOT met"
+
+    rows = []
+    overhead = results["overhead"]
+    rows.append(("end-to-end overhead over forward pass", f"{overhead:+.0%}", f"<= +{GOALS['overhead']:.0%}",
+                 verdict(overhead <= GOALS["overhead"])))
+    ratio = results["vs_hf_pipeline"]
+    rows.append(("speed vs sentence-by-sentence HF pipeline", f"{ratio:.1f}x", f">= {GOALS['vs_hf_pipeline']:.0f}x",
+                 verdict(ratio >= GOALS["vs_hf_pipeline"])))
+    speedup = results.get("int8_speedup")
+    rows.append(("int8 ONNX speed vs torch fp32 (end to end)", "missing" if speedup is None else f"{speedup:.2f}x",
+                 f">= {GOALS['int8_speedup']}x",
+                 verdict(None if speedup is None else speedup >= GOALS["int8_speedup"])))
+    loss = results.get("int8_f1_loss_points")
+    rows.append(("int8 entity F1 loss (test split)", "missing" if loss is None else f"{loss:.2f} points",
+                 f"<= {GOALS['int8_f1_loss_points']} points",
+                 verdict(None if loss is None else loss <= GOALS["int8_f1_loss_points"])))
+    return rows
+
+
+def secs(seconds: float) -> str:
+    return f"{seconds:.2f}" if seconds < 10 else f"{seconds:.1f}"
+
+
+def table(rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default=str(DEFAULT_MODEL_DIR), help="model folder (default: the shipped one)")
+    parser.add_argument("--corpus", default="data/corpus/national_reports.jsonl")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--limit-reports", type=int, default=None, help="only the first N reports of the corpus")
+    parser.add_argument("--sample", type=int, default=400, help="sentences for the sentence-by-sentence pipeline")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the sentence sample")
+    parser.add_argument("--comparison", default=str(RESULTS / "comparison.json"), help="F1 source (compare.py)")
+    parser.add_argument("--output", default=str(RESULTS / "throughput.json"))
+    args = parser.parse_args(argv)
+
+    torch.set_num_threads(args.threads)
+    transformers.utils.logging.disable_progress_bar()  # keeps the printed table readable
+    load_start = os.getloadavg()
+
+    try:
+        backend = get_backend("model", args.model, threads=args.threads)
+    except BackendError as err:
+        raise SystemExit(f"error: {err}") from err
+    if not isinstance(getattr(backend, "model", None), torch.nn.Module):
+        raise SystemExit("error: the model backend has no torch `model` attribute to time the forward pass of")
+    recorder = ForwardRecorder(backend.model)
+
+    with tempfile.TemporaryDirectory(prefix="throughput-") as tmp:
+        corpus = limited_corpus(resolve(args.corpus), args.limit_reports, Path(tmp))
+        backend.tag(["地区生产总值增长7%左右"])  # warm-up, outside every timing
+        backend.model = recorder
+        progress(f"(a) end to end over {corpus} ...")
+        e2e, docs = run_extract(backend, corpus, Path(tmp) / "records.jsonl")
+        e2e["forward_seconds_inside"] = round(recorder.seconds, 3)
+        e2e["peak_rss_mb"] = peak_rss_mb()
+        backend.model = recorder.model
+
+        progress("(c) forward pass alone over the same batches ...")
+        forward = replay_forward(recorder)
+        recorder.calls.clear()
+
+        sentences = tagged_sentences(docs)
+        sample = random.Random(args.seed).sample(sentences, min(args.sample, len(sentences)))
+        progress(f"(b) transformers pipeline, sentence by sentence, {len(sample)} sampled sentences ...")
+        # ModelBackend's defaults: windows of 256 tokens overlapping by 64.
+        hf = hf_pipeline_sample(args.model, sample, stride=getattr(backend, "stride", 64), max_length=256)
+        hf["extrapolated_seconds"] = round(e2e["sentence_chars"] / hf["chars_per_s"], 1)
+        ours_on_sample = timed_tag(backend, sample)
+
+        onnx: dict[str, Any] = {}
+        missing: dict[str, str] = {}
+        for runtime in ONNX_RUNTIMES:
+            try:
+                other = get_backend("model", args.model, threads=args.threads, runtime=runtime)
+            except (TypeError, BackendError, ImportError) as err:
+                missing[runtime] = f"{type(err).__name__}: {err}"
+                continue
+            progress(f"(d) end to end, runtime {runtime} ...")
+            other.tag(["地区生产总值增长7%左右"])
+            onnx[runtime], _ = run_extract(other, corpus, Path(tmp) / f"records-{runtime}.jsonl")
+
+    results: dict[str, Any] = {
+        "end_to_end": e2e,
+        "forward_only": forward,
+        "hf_pipeline_sample": hf,
+        "model_backend_on_sample": ours_on_sample,
+        "onnx": onnx,
+        "missing": missing,
+        "overhead": round(e2e["seconds"] / forward["seconds"] - 1, 4),
+        "vs_hf_pipeline": round(e2e["sentence_chars_per_s"] / hf["chars_per_s"], 2),
+    }
+    if "onnx-int8" in onnx:
+        results["int8_speedup"] = round(onnx["onnx-int8"]["chars_per_s"] / e2e["chars_per_s"], 2)
+    f1 = load_f1(resolve(args.comparison), args.model)
+    if f1 and "model (torch)" in f1 and "model (onnx-int8)" in f1:
+        results["int8_f1_loss_points"] = round((f1["model (torch)"] - f1["model (onnx-int8)"]) * 100, 2)
+
+    report = {
+        "command": shlex.join([".venv/bin/python", "benchmarks/throughput.py", *argv]),
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "model": args.model,
+        "corpus": args.corpus,
+        "limit_reports": args.limit_reports,
+        "threads": args.threads,
+        "sample": len(sample),
+        "seed": args.seed,
+        "environment": {"torch": torch.__version__, "transformers": transformers.__version__,
+                        "python": platform.python_version(), "cpus": os.cpu_count(),
+                        "load_average_start": [round(x, 2) for x in load_start],
+                        "load_average_end": [round(x, 2) for x in os.getloadavg()]},
+        "goals": GOALS,
+        "results": results,
+    }
+
+    measured = [
+        ("measurement", "time s", "chars/s", "note"),
+        ("(a) end to end (extract)", secs(e2e["seconds"]), f"{e2e['chars_per_s']:,.0f}",
+         f"{e2e['reports']} report(s), {e2e['reports_per_s']:.2f} reports/s, {e2e['records']} records, "
+         f"peak RSS {e2e['peak_rss_mb']:.0f} MB"),
+        ("    of which read / tag / link+write",
+         " / ".join(secs(e2e[key]) for key in ("read_seconds", "tag_seconds", "link_write_seconds")), "",
+         f"forward inside the run {secs(e2e['forward_seconds_inside'])} s"),
+        ("(c) forward pass alone, same batches", secs(forward["seconds"]),
+         f"{e2e['sentence_chars'] / forward['seconds']:,.0f}", f"{forward['batches']} batches, "
+         f"{forward['tokens']:,} tokens"),
+        ("(b) HF pipeline, sentence by sentence", secs(hf["extrapolated_seconds"]), f"{hf['chars_per_s']:,.0f}",
+         f"measured on {hf['sentences']} sampled sentences ({secs(hf['seconds'])} s, seed {args.seed}), "
+         "extrapolated per character"),
+        ("    our backend on the same sample", secs(ours_on_sample["seconds"]),
+         f"{ours_on_sample['chars_per_s']:,.0f}", "one batched tag() call"),
+    ]
+    for runtime in ONNX_RUNTIMES:
+        if runtime in onnx:
+            r = onnx[runtime]
+            measured.append((f"(d) end to end, {runtime}", secs(r["seconds"]), f"{r['chars_per_s']:,.0f}",
+                             f"{r['chars_per_s'] / e2e['chars_per_s']:.2f}x torch"))
+        else:
+            measured.append((f"(d) end to end, {runtime}", "-", "-", "missing (below)"))
+    print(f"threads {args.threads}; corpus {args.corpus}"
+          + (f" (first {args.limit_reports} reports)" if args.limit_reports else "")
+          + f"; {e2e['source_chars']:,} characters, {e2e['sentences']:,} sentences; "
+          f"load average at start {load_start[0]:.2f}")
+    print(table(measured))
+    print()
+    print(table([("goal", "measured", "target", ""), *goal_rows(results)]))
+    for runtime, reason in missing.items():
+        print(f"missing: {runtime}: {reason}")
+
+    output = resolve(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    write_json(report, output)
+    print(f"wrote {output}", file=sys.stderr)
+    return report
+
+
+if __name__ == "__main__":
+    main()
