@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from govtargets import __version__
 from govtargets.cli_ls import ls_app
+from govtargets.cli_options import BackendOpt, ModelOpt, ThreadsOpt
 from govtargets.cli_review import report_command, track_command
 from govtargets.documents import Document, DocumentError, expand_inputs, read_file
 from govtargets.outputs import FORMATS, OutputError, format_for, write_jsonl, write_records
@@ -39,15 +40,6 @@ PathsArg = Annotated[
     list[str],
     typer.Argument(help="Report files (.txt .html .docx .pdf .jsonl), directories (searched recursively) or globs."),
 ]
-BackendOpt = Annotated[
-    str | None,
-    typer.Option("--backend", "-b", help=f"Tagger: {' | '.join(BACKENDS)}. Default: model if one ships or --model "
-                 "or an ONNX --runtime is given, else rules."),
-]
-ModelOpt = Annotated[
-    Path | None, typer.Option("--model", "-m", help="Model folder (default: models/govtargets-small).")
-]
-ThreadsOpt = Annotated[int | None, typer.Option("--threads", help="CPU threads for the model (default: runtime's).")]
 # Kept in step with tagging.RUNTIMES by hand: importing tagging here would load torch for every command.
 RuntimeOpt = Annotated[
     str | None,

@@ -15,9 +15,10 @@ from typing import Annotated
 
 import typer
 
+from govtargets.cli_options import BackendOpt, ModelOpt, ThreadsOpt
 from govtargets.documents import Document, DocumentError, Sentence, expand_inputs, read_file
 from govtargets.outputs import FORMATS, OutputError, atomic_write, read_records, write_rows
-from govtargets.pipeline import BACKENDS, BackendError, get_backend, link_document, tag_document
+from govtargets.pipeline import BackendError, get_backend, link_document, tag_document
 from govtargets.records import Backend, Record, Span
 from govtargets.report import render_views, view_from_document, views_from_records
 from govtargets.tracking import OUTCOMES, TRACK_COLUMNS, track, untrackable
@@ -25,17 +26,6 @@ from govtargets.tracking import OUTCOMES, TRACK_COLUMNS, track, untrackable
 PathsArg = Annotated[
     list[str],
     typer.Argument(help="Report files, directories or globs, or extract outputs (.jsonl / .csv records)."),
-]
-BackendOpt = Annotated[
-    str | None,
-    typer.Option("--backend", "-b", help=f"Tagger for report files: {' | '.join(BACKENDS)}. "
-                 "Default: model if one ships, else rules."),
-]
-ModelOpt = Annotated[
-    Path | None, typer.Option("--model", "-m", help="Model folder (default: models/govtargets-small).")
-]
-ThreadsOpt = Annotated[
-    int | None, typer.Option("--threads", help="CPU threads for the model (default: torch's).")
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No summary on stderr.")]
 
