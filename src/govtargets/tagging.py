@@ -182,25 +182,26 @@ class ModelBackend:
         return torch.from_numpy(probs)
 
     @torch.inference_mode()
-    def _predict(self, windows: list[_Window]) -> list[torch.Tensor]:
-        """Probabilities [tokens, labels] for every window, batched by similar length."""
+    def _predict(self, windows: list[_Window]) -> list[tuple[list[int], list[float]]]:
+        """Best label id and its probability for every token of every window, batched by similar
+        length. The argmax runs once per batch on the whole tensor: per-token tensor calls in Python
+        cost as much as the forward pass of a small model."""
         cls, sep = self.tokenizer.cls_token_id, self.tokenizer.sep_token_id
         pad = self.tokenizer.pad_token_id or 0
         order = sorted(range(len(windows)), key=lambda i: len(windows[i].ids))
-        probs: list[torch.Tensor | None] = [None] * len(windows)
+        results: list[tuple[list[int], list[float]]] = [([], [])] * len(windows)
         for begin in range(0, len(order), self.batch_size):
             chunk = order[begin : begin + self.batch_size]
             longest = max(len(windows[i].ids) for i in chunk) + 2
-            input_ids = torch.full((len(chunk), longest), pad, dtype=torch.long)
-            mask = torch.zeros((len(chunk), longest), dtype=torch.long)
+            rows = [[cls, *windows[i].ids, sep] + [pad] * (longest - len(windows[i].ids) - 2) for i in chunk]
+            input_ids = torch.tensor(rows, dtype=torch.long)
+            mask = torch.arange(longest)[None, :] < torch.tensor([len(windows[i].ids) + 2 for i in chunk])[:, None]
+            scores, label_ids = self._forward(input_ids, mask.long()).max(-1)
+            score_rows, label_rows = scores.tolist(), label_ids.tolist()
             for row, i in enumerate(chunk):
-                ids = [cls, *windows[i].ids, sep]
-                input_ids[row, : len(ids)] = torch.tensor(ids)
-                mask[row, : len(ids)] = 1
-            batch_probs = self._forward(input_ids, mask)
-            for row, i in enumerate(chunk):
-                probs[i] = batch_probs[row, 1 : 1 + len(windows[i].ids)]
-        return [p for p in probs if p is not None]
+                n = len(windows[i].ids)
+                results[i] = (label_rows[row][1 : 1 + n], score_rows[row][1 : 1 + n])
+        return results
 
     def tag(self, sentences: list[str]) -> list[list[Span]]:
         if not sentences:
@@ -212,24 +213,32 @@ class ModelBackend:
             windows.extend(self._windows(index, ids))
         predictions = self._predict(windows)
         # Merge windows: a token keeps the prediction from the window where it is farthest from an edge.
-        best: list[list[tuple[int, torch.Tensor] | None]] = [[None] * len(ids) for ids in encoded["input_ids"]]
-        for window, probs in zip(windows, predictions, strict=True):
+        merged: list[tuple[list[int], list[float]] | None] = [None] * len(sentences)
+        margins: list[list[int]] = [[] for _ in sentences]
+        for window, (label_ids, scores) in zip(windows, predictions, strict=True):
+            if window.first == 0 and len(window.ids) == len(encoded["input_ids"][window.sentence]):
+                merged[window.sentence] = (label_ids, scores)  # the usual case: one window per sentence
+                continue
+            if merged[window.sentence] is None:
+                size = len(encoded["input_ids"][window.sentence])
+                merged[window.sentence] = ([0] * size, [0.0] * size)
+                margins[window.sentence] = [-1] * size
+            best_ids, best_scores = merged[window.sentence]  # type: ignore[misc]
+            margin_row = margins[window.sentence]
             for k in range(len(window.ids)):
                 margin = min(k, len(window.ids) - 1 - k)
-                slot = best[window.sentence][window.first + k]
-                if slot is None or margin > slot[0]:
-                    best[window.sentence][window.first + k] = (margin, probs[k])
+                if margin > margin_row[window.first + k]:
+                    margin_row[window.first + k] = margin
+                    best_ids[window.first + k] = label_ids[k]
+                    best_scores[window.first + k] = scores[k]
         results: list[list[Span]] = []
         for index, text in enumerate(sentences):
-            offsets = [tuple(o) for o in encoded["offset_mapping"][index]]
-            tags: list[str] = []
-            scores: list[float] = []
-            for slot in best[index]:
-                assert slot is not None
-                score, label_id = slot[1].max(-1)
-                tags.append(self.id2label[int(label_id)])
-                scores.append(float(score))
-            results.append(decode_bio(tags, scores, offsets, text))
+            label_ids, scores = merged[index] or ([], [])
+            if all(self.id2label[i] == "O" for i in set(label_ids)):
+                results.append([])  # most sentences name no target: skip decoding
+                continue
+            tags = [self.id2label[i] for i in label_ids]
+            results.append(decode_bio(tags, scores, list(encoded["offset_mapping"][index]), text))
         return results
 
 
