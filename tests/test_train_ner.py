@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from govtargets.documents import read_file
 from govtargets.evaluation import evaluate, load_gold
 from govtargets.tagging import ModelBackend
 
@@ -71,3 +72,36 @@ def test_splits_must_be_by_document(tmp_path: Path) -> None:
     args = train_ner.DataArguments(annotations_dir=str(TRAIN_GOLD.parent), splits=str(splits))
     with pytest.raises(ValueError, match="in both train and dev"):
         train_ner.split_files(args)
+
+
+def test_crops_cut_only_outside_spans_and_keep_their_tags() -> None:
+    text = "国内生产总值增长6.9%，城镇新增就业1312万人。"
+    tags = ["B-INDICATOR"] + ["I-INDICATOR"] * 5 + ["O", "O", "B-VALUE", "I-VALUE", "I-VALUE", "B-UNIT", "O"]
+    tags += ["B-INDICATOR"] + ["I-INDICATOR"] * 5 + ["B-VALUE"] + ["I-VALUE"] * 3 + ["B-UNIT", "I-UNIT", "O"]
+    assert len(tags) == len(text)
+    examples = [
+        {"text": text, "tags": tags, "weight": 1.0},
+        {"text": "没有目标的句子。", "tags": ["O"] * 8, "weight": 1.0},
+    ]
+    crops = train_ner.crop_examples(examples, 20, seed=1)
+    assert crops and crops == train_ner.crop_examples(examples, 20, seed=1)  # seeded
+    for crop in crops:
+        start = text.index(crop["text"])
+        assert crop["tags"] == tags[start : start + len(crop["text"])]
+        assert not crop["tags"][0].startswith("I-")  # never starts inside a span
+        end = start + len(crop["text"])
+        assert end == len(text) or not tags[end].startswith("I-")  # never ends inside one
+        assert len(crop["text"]) >= 6 and any(tag != "O" for tag in crop["tags"])
+    assert train_ner.crop_examples(examples[1:], 20, seed=1) == []
+
+
+def test_silver_examples_come_only_from_reports_outside_the_gold_corpus() -> None:
+    args = train_ner.DataArguments(silver=True, silver_weight=0.5, silver_max_sentences=50)
+    gold_doc = "data/corpus/national_reports.jsonl#1"
+    examples = train_ner.silver_examples(args, {gold_doc}, seed=3)
+    assert len(examples) == 50 and all(e["weight"] == 0.5 for e in examples)
+    assert all(any(tag != "O" for tag in e["tags"]) and len(e["tags"]) == len(e["text"]) for e in examples)
+    [first] = [d for d in read_file(ROOT / "data/corpus/national_reports.jsonl",
+                                    display="data/corpus/national_reports.jsonl") if d.path == gold_doc]
+    gold_sentences = {s.norm for s in first.sentences}
+    assert not any(e["text"] in gold_sentences for e in examples)
