@@ -83,6 +83,23 @@ def test_checkpoint_loads_with_auto_classes(tiny_run: tuple[Path, dict[str, Any]
     assert torch.isfinite(logits).all()
 
 
+@pytest.mark.parametrize("architecture", ["bert", "roberta-prelayernorm", "convbert"])
+def test_every_architecture_builds_a_masked_lm_of_the_asked_size(architecture: str) -> None:
+    args = pretrain_mlm.ModelArguments(architecture=architecture, num_hidden_layers=2, hidden_size=64,
+                                       num_attention_heads=2, intermediate_size=128, max_position_embeddings=32)
+    model = pretrain_mlm.new_model(args, vocab_size=100, pad_token_id=0).eval()
+    ids = torch.randint(5, 100, (2, 32))  # the longest sequence the size allows
+    with torch.inference_mode():
+        logits = model(input_ids=ids, attention_mask=torch.ones_like(ids)).logits
+    assert logits.shape == (2, 32, 100)
+    assert model.config.num_hidden_layers == 2 and model.config.hidden_size == 64
+
+
+def test_unknown_architecture_is_rejected() -> None:
+    with pytest.raises(ValueError, match="unknown architecture"):
+        pretrain_mlm.new_model(pretrain_mlm.ModelArguments(architecture="gpt"), vocab_size=100, pad_token_id=0)
+
+
 def tokens_and_offsets(tokenizer: PreTrainedTokenizerBase, text: str) -> list[tuple[str, tuple[int, int]]]:
     encoding = tokenizer(text, return_offsets_mapping=True, add_special_tokens=False)
     tokens = tokenizer.convert_ids_to_tokens(encoding["input_ids"])

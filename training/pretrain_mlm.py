@@ -1,9 +1,11 @@
-"""Pretrain a small character-level Chinese BERT with masked language modelling, fully offline.
+"""Pretrain a small character-level Chinese BERT-family encoder with masked language modelling, offline.
 
-`bert-base-chinese` cannot be downloaded here, so the default tagger model starts from this one:
-a BertForMaskedLM trained from scratch on the public report corpus (data/corpus + data/seeds), with
-the one-token-per-character vocabulary of training/vocab.py. The recipe follows transformers'
-run_mlm.py: dataclass arguments, data, model, Trainer.
+`bert-base-chinese` cannot be downloaded here, so the default tagger model starts from this one: a
+masked LM trained from scratch on the public report corpus (data/corpus + data/seeds), with the
+one-token-per-character vocabulary of training/vocab.py. `architecture` picks BERT (post-LN, as
+bert-base-chinese), RoBERTa-PreLayerNorm or ConvBERT; the shipped configuration uses ConvBERT, the
+one that learns from this little text on this little compute (see configs/pretrain_small.yaml).
+The recipe follows transformers' run_mlm.py: dataclass arguments, data, model, Trainer.
 
     .venv/bin/python training/pretrain_mlm.py training/configs/pretrain_small.yaml
     .venv/bin/python training/pretrain_mlm.py training/configs/pretrain_tiny.yaml --output_dir /tmp/t \
@@ -34,8 +36,14 @@ from datasets import Dataset
 from transformers import (
     BertConfig,
     BertForMaskedLM,
+    ConvBertConfig,
+    ConvBertForMaskedLM,
     DataCollatorForLanguageModeling,
+    PretrainedConfig,
+    PreTrainedModel,
     PreTrainedTokenizerFast,
+    RobertaPreLayerNormConfig,
+    RobertaPreLayerNormForMaskedLM,
     Trainer,
     TrainerCallback,
     TrainerControl,
@@ -59,8 +67,11 @@ from vocab import (
 
 @dataclass
 class ModelArguments:
-    """The size of the BERT trained from scratch."""
+    """The architecture and size of the encoder trained from scratch."""
 
+    architecture: str = field(default="bert", metadata={
+        "help": "bert (post-LN, as bert-base-chinese) or roberta-prelayernorm (pre-LN: leaves the "
+                "unigram plateau of from-scratch MLM far sooner)"})
     num_hidden_layers: int = 4
     hidden_size: int = 256
     num_attention_heads: int = 4
@@ -188,6 +199,34 @@ def make_datasets(texts: list[str], tokenizer: PreTrainedTokenizerFast, data_arg
     return split["train"], split["test"]
 
 
+def new_model(model_args: ModelArguments, vocab_size: int, pad_token_id: int) -> PreTrainedModel:
+    sizes: dict[str, Any] = {
+        "vocab_size": vocab_size,
+        "hidden_size": model_args.hidden_size,
+        "num_hidden_layers": model_args.num_hidden_layers,
+        "num_attention_heads": model_args.num_attention_heads,
+        "intermediate_size": model_args.intermediate_size,
+        "hidden_dropout_prob": model_args.hidden_dropout_prob,
+        "attention_probs_dropout_prob": model_args.attention_probs_dropout_prob,
+        "pad_token_id": pad_token_id,
+    }
+    config: PretrainedConfig
+    if model_args.architecture == "bert":
+        config = BertConfig(max_position_embeddings=model_args.max_position_embeddings, **sizes)
+        return BertForMaskedLM(config)
+    if model_args.architecture == "roberta-prelayernorm":
+        # RoBERTa numbers positions from pad_token_id + 1, hence the two extra position slots.
+        config = RobertaPreLayerNormConfig(
+            max_position_embeddings=model_args.max_position_embeddings + pad_token_id + 1, type_vocab_size=2,
+            **sizes)
+        return RobertaPreLayerNormForMaskedLM(config)
+    if model_args.architecture == "convbert":
+        config = ConvBertConfig(max_position_embeddings=model_args.max_position_embeddings,
+                                embedding_size=model_args.hidden_size, **sizes)
+        return ConvBertForMaskedLM(config)
+    raise ValueError(f"unknown architecture {model_args.architecture!r} (bert, roberta-prelayernorm or convbert)")
+
+
 def loss_curve(log_history: list[dict[str, Any]], key: str) -> list[list[float]]:
     return [[entry["step"], round(entry[key], 4)] for entry in log_history if key in entry]
 
@@ -210,18 +249,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     train_dataset, eval_dataset = make_datasets(texts, tokenizer, data_args, training_args.seed)
 
     # Model: a BERT from scratch, sized by the config.
-    config = BertConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=model_args.hidden_size,
-        num_hidden_layers=model_args.num_hidden_layers,
-        num_attention_heads=model_args.num_attention_heads,
-        intermediate_size=model_args.intermediate_size,
-        max_position_embeddings=model_args.max_position_embeddings,
-        hidden_dropout_prob=model_args.hidden_dropout_prob,
-        attention_probs_dropout_prob=model_args.attention_probs_dropout_prob,
-        pad_token_id=tokenizer.pad_token_id,
-    )
-    model = BertForMaskedLM(config)
+    model = new_model(model_args, len(tokenizer), tokenizer.pad_token_id)
 
     # Training: dynamic 15% masking (80% [MASK], 10% random, 10% kept), fresh for every batch.
     collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=data_args.mlm_probability,

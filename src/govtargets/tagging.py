@@ -1,4 +1,4 @@
-"""The model backend: a BERT token classifier (BIO over INDICATOR/VALUE/UNIT/PROJECT) as a `Backend`.
+"""The model backend: a BERT-family token classifier (BIO over INDICATOR/VALUE/UNIT/PROJECT) as a `Backend`.
 
 Long sentences are cut into overlapping token windows and merged back (each token keeps the
 prediction of the window where it sits farthest from an edge), so nothing is truncated at the
