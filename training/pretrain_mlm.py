@@ -70,8 +70,8 @@ class ModelArguments:
     """The architecture and size of the encoder trained from scratch."""
 
     architecture: str = field(default="bert", metadata={
-        "help": "bert (post-LN, as bert-base-chinese) or roberta-prelayernorm (pre-LN: leaves the "
-                "unigram plateau of from-scratch MLM far sooner)"})
+        "help": "bert (post-LN, as bert-base-chinese), roberta-prelayernorm (pre-LN) or convbert (half the "
+                "heads are span-based dynamic convolutions: local context from the first step)"})
     num_hidden_layers: int = 4
     hidden_size: int = 256
     num_attention_heads: int = 4
@@ -248,7 +248,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         texts = texts[:data_args.max_documents]
     train_dataset, eval_dataset = make_datasets(texts, tokenizer, data_args, training_args.seed)
 
-    # Model: a BERT from scratch, sized by the config.
+    # Model: an encoder from scratch, of the configured architecture and size.
     model = new_model(model_args, len(tokenizer), tokenizer.pad_token_id)
 
     # Training: dynamic 15% masking (80% [MASK], 10% random, 10% kept), fresh for every batch.
