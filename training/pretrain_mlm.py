@@ -215,10 +215,9 @@ def new_model(model_args: ModelArguments, vocab_size: int, pad_token_id: int) ->
         config = BertConfig(max_position_embeddings=model_args.max_position_embeddings, **sizes)
         return BertForMaskedLM(config)
     if model_args.architecture == "roberta-prelayernorm":
-        # RoBERTa numbers positions from pad_token_id + 1, hence the two extra position slots.
+        # RoBERTa numbers positions from pad_token_id + 1, hence the extra position slots.
         config = RobertaPreLayerNormConfig(
-            max_position_embeddings=model_args.max_position_embeddings + pad_token_id + 1, type_vocab_size=2,
-            **sizes)
+            max_position_embeddings=model_args.max_position_embeddings + pad_token_id + 1, **sizes)
         return RobertaPreLayerNormForMaskedLM(config)
     if model_args.architecture == "convbert":
         config = ConvBertConfig(max_position_embeddings=model_args.max_position_embeddings,

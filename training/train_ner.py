@@ -285,7 +285,7 @@ annotations/GUIDE.md.
 - Configuration: `{metrics['config_file']}` (seed {metrics['seed']}); command: `{metrics['command']}`
 - Gold data (annotations/gold, split by document in annotations/splits.yaml):
   train {data['train_items']} sentences from {len(data['train_documents'])} documents,
-  dev {data['dev_items']} sentences; {data.get('crop_examples', 0)} random entity-safe crops of train
+  dev {data['dev_items']} sentences; {data['crop_examples']} random entity-safe crops of train
   sentences ({data['crops']} tried per sentence with spans); silver: {data['silver_examples']} rule-tagged
   sentences (loss weight {data['silver_weight']}).
 - Windows of {data['max_seq_length']} tokens, stride {data['stride']}; {metrics['train']['epochs']} epochs,
@@ -326,7 +326,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     train = gold_examples(files["train"])
     if data_args.max_train_items is not None:
         train = train[: data_args.max_train_items]
-    crops = crop_examples(train, data_args.crops, training_args.seed) if data_args.crops else []
+    crops = crop_examples(train, data_args.crops, training_args.seed)
     dev = gold_examples(files["dev"])
     silver: list[dict[str, Any]] = []
     if data_args.silver:
