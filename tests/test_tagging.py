@@ -1,4 +1,9 @@
-from govtargets.tagging import ModelBackend, decode_bio
+import itertools
+
+import numpy as np
+
+from govtargets.data import BIO_TAGS
+from govtargets.tagging import ModelBackend, bio_constraints, decode_bio, viterbi
 
 
 def char_offsets(text: str) -> list[tuple[int, int]]:
@@ -47,3 +52,39 @@ def test_windows_cover_every_token_with_overlap() -> None:
     assert all(len(w.ids) <= 10 for w in windows)
     assert [w.first for w in windows] == [0, 6, 12, 18]
     assert backend._windows(1, ids[:10])[0].ids == ids[:10]
+
+
+def valid_bio(tags: list[str]) -> bool:
+    previous = "O"
+    for tag in tags:
+        if tag.startswith("I-") and previous[2:] != tag[2:]:
+            return False
+        previous = tag
+    return True
+
+
+def test_viterbi_keeps_a_name_whole_where_one_token_leans_to_o() -> None:
+    text = "铁路专用线"
+    tags = ["O", "B-PROJECT", "I-PROJECT"]
+    probs = np.array([[0.1, 0.8, 0.1], [0.1, 0.1, 0.8], [0.55, 0.0, 0.45], [0.1, 0.1, 0.8], [0.1, 0.1, 0.8]])
+    argmax = [tags[i] for i in probs.argmax(1)]
+    assert [s.text for s in decode_bio(argmax, [1.0] * 5, char_offsets(text), text)] == ["铁路", "用线"]
+    best = [tags[i] for i in viterbi(np.log(probs + 1e-12), *bio_constraints(tags))]
+    assert best == ["B-PROJECT"] + ["I-PROJECT"] * 4
+
+
+def test_viterbi_matches_brute_force_and_is_always_valid_bio() -> None:
+    tags = list(BIO_TAGS)
+    start, step = bio_constraints(tags)
+    rng = np.random.default_rng(0)
+    for length in (1, 2, 3, 4):
+        for _ in range(5):
+            log_probs = np.log(rng.dirichlet(np.ones(len(tags)) * 0.3, size=length))
+            path = viterbi(log_probs, start, step)
+            assert valid_bio([tags[i] for i in path])
+            best = max((p for p in itertools.product(range(len(tags)), repeat=length)
+                        if valid_bio([tags[i] for i in p])),
+                       key=lambda p: sum(log_probs[k, i] for k, i in enumerate(p)))
+            assert path == list(best)
+    random_path = viterbi(np.log(rng.dirichlet(np.ones(len(tags)), size=200)), start, step)
+    assert valid_bio([tags[i] for i in random_path])

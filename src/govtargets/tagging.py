@@ -2,7 +2,8 @@
 
 Long sentences are cut into overlapping token windows and merged back (each token keeps the
 prediction of the window where it sits farthest from an edge), so nothing is truncated at the
-model's maximum length. Decoding follows the B-/I- tags and never joins spans across an O token.
+model's maximum length. Decoding picks the most probable tag sequence that is valid BIO (an I- tag
+only after B- or I- of its label), then follows those tags and never joins spans across an O token.
 
 The forward pass runs in torch or, after `export_onnx`, in ONNX Runtime (fp32 or int8 weights); the
 tokenizer, windows, batches and decoding are the same for every runtime.
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from transformers import AutoConfig, AutoModelForTokenClassification, AutoTokenizer
 
@@ -75,6 +77,45 @@ def decode_bio(tags: list[str], scores: list[float], offsets: list[tuple[int, in
             label, start, end, token_scores = kind, char_start, char_end, [score]
     close()
     return spans
+
+
+# Additive log-score of a forbidden step: large enough to lose to any allowed path, finite so sums stay exact.
+_FORBIDDEN = -1e9
+
+
+def bio_constraints(tags: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Penalties for a tag sequence: `start[j]` on the first token, `step[i, j]` from tag i to tag j;
+    0 where BIO allows it, `_FORBIDDEN` where it does not (I-X after O, after another label, first)."""
+    start = np.zeros(len(tags))
+    step = np.zeros((len(tags), len(tags)))
+    for j, tag in enumerate(tags):
+        if tag.startswith("I-"):
+            start[j] = _FORBIDDEN
+            for i, previous in enumerate(tags):
+                if previous[2:] != tag[2:]:
+                    step[i, j] = _FORBIDDEN
+    return start, step
+
+
+def viterbi(log_probs: np.ndarray, start: np.ndarray, step: np.ndarray) -> list[int]:
+    """The tag ids of the most probable sequence under the constraints (log_probs: [tokens, tags]).
+
+    Taking each token's best tag on its own lets one uncertain character split a name in two
+    (铁路专用线 → 铁路 + 用线, the 专 tagged O, the 用 I-PROJECT); the best valid sequence either keeps
+    the name whole or drops the dangling piece, whichever the probabilities favour.
+    """
+    score = log_probs[0] + start
+    columns = np.arange(log_probs.shape[1])
+    back = []
+    for row in log_probs[1:]:
+        total = score[:, None] + step  # [previous tag, tag]
+        best = total.argmax(0)
+        back.append(best)
+        score = total[best, columns] + row
+    path = [int(score.argmax())]
+    for best in reversed(back):
+        path.append(int(best[path[-1]]))
+    return path[::-1]
 
 
 def onnx_file(model_dir: str | Path, runtime: str) -> Path:
@@ -155,6 +196,9 @@ class ModelBackend:
         else:
             self.session = _onnx_session(onnx_file(path, runtime), threads, path)
         self.id2label = {int(i): label for i, label in config.id2label.items()}
+        tags = [self.id2label[i] for i in range(len(self.id2label))]
+        self.outside = tags.index("O")
+        self.constraints = bio_constraints(tags)
         self.batch_size = batch_size
         limit = min(max_length, int(getattr(config, "max_position_embeddings", max_length)))
         self.window = limit - 2  # room for [CLS] and [SEP]
@@ -182,25 +226,23 @@ class ModelBackend:
         return torch.from_numpy(probs)
 
     @torch.inference_mode()
-    def _predict(self, windows: list[_Window]) -> list[tuple[list[int], list[float]]]:
-        """Best label id and its probability for every token of every window, batched by similar
-        length. The argmax runs once per batch on the whole tensor: per-token tensor calls in Python
-        cost as much as the forward pass of a small model."""
+    def _predict(self, windows: list[_Window]) -> list[np.ndarray]:
+        """Label probabilities [tokens, labels] for every token of every window, batched by similar
+        length. Rows are views into one array per batch: per-token tensor calls in Python cost as
+        much as the forward pass of a small model."""
         cls, sep = self.tokenizer.cls_token_id, self.tokenizer.sep_token_id
         pad = self.tokenizer.pad_token_id or 0
         order = sorted(range(len(windows)), key=lambda i: len(windows[i].ids))
-        results: list[tuple[list[int], list[float]]] = [([], [])] * len(windows)
+        results: list[np.ndarray] = [np.empty((0, len(self.id2label)))] * len(windows)
         for begin in range(0, len(order), self.batch_size):
             chunk = order[begin : begin + self.batch_size]
             longest = max(len(windows[i].ids) for i in chunk) + 2
             rows = [[cls, *windows[i].ids, sep] + [pad] * (longest - len(windows[i].ids) - 2) for i in chunk]
             input_ids = torch.tensor(rows, dtype=torch.long)
             mask = torch.arange(longest)[None, :] < torch.tensor([len(windows[i].ids) + 2 for i in chunk])[:, None]
-            scores, label_ids = self._forward(input_ids, mask.long()).max(-1)
-            score_rows, label_rows = scores.tolist(), label_ids.tolist()
+            probs = self._forward(input_ids, mask.long()).numpy()
             for row, i in enumerate(chunk):
-                n = len(windows[i].ids)
-                results[i] = (label_rows[row][1 : 1 + n], score_rows[row][1 : 1 + n])
+                results[i] = probs[row, 1 : 1 + len(windows[i].ids)]
         return results
 
     def tag(self, sentences: list[str]) -> list[list[Span]]:
@@ -213,30 +255,30 @@ class ModelBackend:
             windows.extend(self._windows(index, ids))
         predictions = self._predict(windows)
         # Merge windows: a token keeps the prediction from the window where it is farthest from an edge.
-        merged: list[tuple[list[int], list[float]] | None] = [None] * len(sentences)
-        margins: list[list[int]] = [[] for _ in sentences]
-        for window, (label_ids, scores) in zip(windows, predictions, strict=True):
-            if window.first == 0 and len(window.ids) == len(encoded["input_ids"][window.sentence]):
-                merged[window.sentence] = (label_ids, scores)  # the usual case: one window per sentence
+        merged: list[np.ndarray | None] = [None] * len(sentences)
+        margins: dict[int, np.ndarray] = {}
+        for window, probs in zip(windows, predictions, strict=True):
+            size = len(encoded["input_ids"][window.sentence])
+            if window.first == 0 and len(window.ids) == size:
+                merged[window.sentence] = probs  # the usual case: one window per sentence
                 continue
             if merged[window.sentence] is None:
-                size = len(encoded["input_ids"][window.sentence])
-                merged[window.sentence] = ([0] * size, [0.0] * size)
-                margins[window.sentence] = [-1] * size
-            best_ids, best_scores = merged[window.sentence]  # type: ignore[misc]
-            margin_row = margins[window.sentence]
-            for k in range(len(window.ids)):
-                margin = min(k, len(window.ids) - 1 - k)
-                if margin > margin_row[window.first + k]:
-                    margin_row[window.first + k] = margin
-                    best_ids[window.first + k] = label_ids[k]
-                    best_scores[window.first + k] = scores[k]
+                merged[window.sentence] = np.zeros((size, probs.shape[1]), dtype=probs.dtype)
+                margins[window.sentence] = np.full(size, -1)
+            k = np.arange(len(window.ids))
+            margin = np.minimum(k, len(window.ids) - 1 - k)
+            positions = window.first + k
+            better = margin > margins[window.sentence][positions]
+            margins[window.sentence][positions[better]] = margin[better]
+            merged[window.sentence][positions[better]] = probs[better]  # type: ignore[index]
         results: list[list[Span]] = []
         for index, text in enumerate(sentences):
-            label_ids, scores = merged[index] or ([], [])
-            if all(self.id2label[i] == "O" for i in set(label_ids)):
+            probs = merged[index]
+            if probs is None or not probs.size or (probs.argmax(1) == self.outside).all():
                 results.append([])  # most sentences name no target: skip decoding
                 continue
+            label_ids = viterbi(np.log(np.maximum(probs, 1e-12)), *self.constraints)
+            scores = probs[np.arange(len(label_ids)), label_ids].tolist()
             tags = [self.id2label[i] for i in label_ids]
             results.append(decode_bio(tags, scores, list(encoded["offset_mapping"][index]), text))
         return results
