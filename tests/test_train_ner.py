@@ -53,6 +53,21 @@ def test_recipe_trains_evaluates_and_writes_a_model_folder(base_model: Path, tmp
     assert tagger.tag([""]) == [[]]
 
 
+def test_final_fit_trains_on_dev_too_and_says_so(base_model: Path, tmp_path: Path) -> None:
+    out = tmp_path / "final"
+    with pytest.raises(ValueError, match="final_fit trains on dev"):
+        train_ner.main([TINY, "--base_model", str(base_model), "--output_dir", str(out), "--final_fit", "true"])
+    metrics = train_ner.main([TINY, "--base_model", str(base_model), "--output_dir", str(out), "--final_fit", "true",
+                              "--num_train_epochs", "2", "--eval_strategy", "no", "--save_strategy", "no",
+                              "--load_best_model_at_end", "false", "--swaps", "2"])
+    files = train_ner.split_files(train_ner.DataArguments(annotations_dir=str(TRAIN_GOLD.parent),
+                                                         splits=str(ROOT / "tests/fixtures/ner/splits.yaml")))
+    assert metrics["data"]["train_documents"] == [p.stem for p in files["train"] + files["dev"]]
+    assert metrics["data"]["dev_items"] == 0 and metrics["data"]["swap_examples"] > 0
+    card = (out / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert "Final fit" in card and "not a held-out score" in card
+
+
 def test_overfit_two_paragraphs_then_save_and_reload(base_model: Path, tmp_path: Path) -> None:
     out = tmp_path / "overfit"
     train_ner.main([TINY, "--base_model", str(base_model), "--output_dir", str(out), "--num_train_epochs", "60",
@@ -93,6 +108,36 @@ def test_crops_cut_only_outside_spans_and_keep_their_tags() -> None:
         assert end == len(text) or not tags[end].startswith("I-")  # never ends inside one
         assert len(crop["text"]) >= 6 and any(tag != "O" for tag in crop["tags"])
     assert train_ner.crop_examples(examples[1:], 20, seed=1) == []
+
+
+def bio(parts: list[tuple[str, str]]) -> dict:
+    """An example from (text, label or "") pieces, each labelled piece one span."""
+    text = "".join(piece for piece, _ in parts)
+    tags = [t for piece, label in parts
+            for t in ([f"B-{label}"] + [f"I-{label}"] * (len(piece) - 1) if label else ["O"] * len(piece))]
+    return {"text": text, "tags": tags, "weight": 1.0}
+
+
+def test_swaps_replace_mentions_of_the_chosen_labels_only() -> None:
+    examples = [
+        bio([("推进", ""), ("铁路专用线", "PROJECT"), ("、", ""), ("恒力科研中心", "PROJECT"), ("等项目，投资", ""),
+             ("5", "VALUE"), ("亿元", "UNIT"), ("。", "")]),
+        bio([("年内", ""), ("会展中心", "PROJECT"), ("竣工，", ""), ("地区生产总值", "INDICATOR"), ("增长", ""),
+             ("6", "VALUE"), ("%", "UNIT")]),
+        bio([("没有项目的句子。", "")]),
+    ]
+    names = {"铁路专用线", "恒力科研中心", "会展中心"}
+    swapped = train_ner.swap_examples(examples, 5, ["PROJECT"], seed=3)
+    assert len(swapped) == 10 and swapped == train_ner.swap_examples(examples, 5, ["PROJECT"], seed=3)
+    for example in swapped:
+        runs = train_ner._runs(example["tags"])
+        assert len(example["tags"]) == len(example["text"])
+        spans = [(label, example["text"][a:b]) for label, a, b in runs]
+        assert {text for label, text in spans if label == "PROJECT"} <= names
+        assert ("VALUE", "5") in spans or ("INDICATOR", "地区生产总值") in spans  # other labels untouched
+        assert example["text"].startswith(("推进", "年内"))
+    assert {example["text"] for example in swapped} - {examples[0]["text"], examples[1]["text"]}  # not copies
+    assert train_ner.swap_examples(examples, 0, ["PROJECT"], seed=3) == []
 
 
 def test_silver_examples_come_only_from_reports_outside_the_gold_corpus() -> None:

@@ -78,6 +78,13 @@ class DataArguments:
     silver_max_sentences: int | None = None
     crops: int = field(
         default=0, metadata={"help": "random entity-safe substrings added per gold sentence that has spans"})
+    swaps: int = field(
+        default=0, metadata={"help": "copies per gold sentence with a span of a swap label, each such span "
+                                      "replaced by a random train mention of the same label"})
+    swap_labels: list[str] = field(default_factory=lambda: ["PROJECT"], metadata={"help": "labels swapped"})
+    final_fit: bool = field(
+        default=False, metadata={"help": "train on train + dev, without dev-based selection: the last run, once "
+                                          "the recipe and epoch count were chosen on dev"})
     max_train_items: int | None = field(default=None, metadata={"help": "first N gold items only (tests)"})
 
 
@@ -169,6 +176,52 @@ def crop_examples(examples: list[dict[str, Any]], crops: int, seed: int) -> list
             if end - start < min(6, len(tags)) or all(tag == "O" for tag in piece_tags):
                 continue
             out.append({"text": example["text"][start:end], "tags": piece_tags, "weight": example["weight"]})
+    return out
+
+
+def _runs(tags: list[str]) -> list[tuple[str, int, int]]:
+    """(label, start, end) of each span in character BIO tags, read as `decode_bio` reads them."""
+    runs: list[tuple[str, int, int]] = []
+    for i, tag in enumerate(tags):
+        prefix, _, label = tag.partition("-")
+        if prefix == "I" and runs and runs[-1][0] == label and runs[-1][2] == i:
+            runs[-1] = (label, runs[-1][1], i + 1)
+        elif prefix in ("B", "I"):
+            runs.append((label, i, i + 1))
+    return runs
+
+
+def swap_examples(examples: list[dict[str, Any]], swaps: int, labels: list[str], seed: int) -> list[dict[str, Any]]:
+    """Copies of gold sentences with each span of `labels` replaced by another train mention of that
+    label (mention replacement, Dai & Adel 2020).
+
+    The train split has about a hundred project names, most seen once: the tagger learns the names,
+    not the contexts that mark them (开工建设…、…等项目). Putting other names into the same contexts,
+    and the same names into other contexts, makes the context and the name's shape the evidence.
+    """
+    rng = random.Random(seed)
+    pool: dict[str, list[str]] = {label: [] for label in labels}
+    for example in examples:
+        for label, start, end in _runs(example["tags"]):
+            if label in pool:
+                pool[label].append(example["text"][start:end])
+    out = []
+    for example in examples:
+        runs = _runs(example["tags"])
+        if not any(label in pool for label, _, _ in runs):
+            continue
+        for _ in range(swaps):
+            text, tags, last = "", [], 0
+            for label, start, end in runs:
+                if label not in pool:
+                    continue
+                mention = rng.choice(pool[label])
+                text += example["text"][last:start] + mention
+                tags += example["tags"][last:start] + [f"B-{label}"] + [f"I-{label}"] * (len(mention) - 1)
+                last = end
+            text += example["text"][last:]
+            tags += example["tags"][last:]
+            out.append({"text": text, "tags": tags, "weight": example["weight"]})
     return out
 
 
@@ -274,6 +327,12 @@ def model_card(metrics: dict[str, Any]) -> str:
         return "\n".join(lines) + "\n"
 
     data = metrics["data"]
+    if data["final_fit"]:
+        selection = ("Final fit: train and dev together for a fixed number of epochs chosen beforehand on dev "
+                     "(no checkpoint selection).")
+        dev_note = " (trained on in this final fit: not a held-out score)"
+    else:
+        selection, dev_note = "Best checkpoint by dev entity F1 (seqeval, strict IOB2, over windows).", ""
     return f"""# govtargets token classifier
 
 A BERT token classifier that tags INDICATOR, VALUE, UNIT and PROJECT spans (BIO, character level) in
@@ -286,11 +345,12 @@ annotations/GUIDE.md.
 - Gold data (annotations/gold, split by document in annotations/splits.yaml):
   train {data['train_items']} sentences from {len(data['train_documents'])} documents,
   dev {data['dev_items']} sentences; {data['crop_examples']} random entity-safe crops of train
-  sentences ({data['crops']} tried per sentence with spans); silver: {data['silver_examples']} rule-tagged
-  sentences (loss weight {data['silver_weight']}).
+  sentences ({data['crops']} tried per sentence with spans); {data['swap_examples']} copies of train sentences
+  with their {', '.join(data['swap_labels'])} mentions swapped for other train mentions ({data['swaps']} per
+  sentence); silver: {data['silver_examples']} rule-tagged sentences (loss weight {data['silver_weight']}).
 - Windows of {data['max_seq_length']} tokens, stride {data['stride']}; {metrics['train']['epochs']} epochs,
   {metrics['train']['steps']} steps, {metrics['train']['runtime_s']} s on {metrics['train']['threads']} CPU threads.
-- Best checkpoint by dev entity F1 (seqeval, strict IOB2, over windows).
+- {selection}
 
 ## Results
 Entity scores: seqeval strict IOB2 over characters, per sentence as the pipeline runs. Target scores:
@@ -299,7 +359,7 @@ measure; + status). The test split was not used for training or model selection.
 
 ### Test ({', '.join(metrics['evaluation'].get('test', {}).get('documents', []))})
 {table('test')}
-### Dev
+### Dev{dev_note}
 {table('dev')}
 ## Limits
 - Trained on a small gold corpus (national State Council reports, five local report pages, fifteen
@@ -323,11 +383,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     # Data
     files = split_files(data_args)
-    train = gold_examples(files["train"])
+    if data_args.final_fit and (training_args.eval_strategy != "no" or training_args.load_best_model_at_end):
+        raise ValueError("final_fit trains on dev: set eval_strategy: no and load_best_model_at_end: false")
+    train = gold_examples(files["train"] + (files["dev"] if data_args.final_fit else []))
     if data_args.max_train_items is not None:
         train = train[: data_args.max_train_items]
     crops = crop_examples(train, data_args.crops, training_args.seed)
-    dev = gold_examples(files["dev"])
+    swapped = swap_examples(train, data_args.swaps, data_args.swap_labels, training_args.seed)
+    dev = [] if data_args.final_fit else gold_examples(files["dev"])
     silver: list[dict[str, Any]] = []
     if data_args.silver:
         gold_docs = {item.meta.get("doc") for paths in files.values() for p in paths for item in read_annotations(p)}
@@ -339,7 +402,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         model_args.base_model, num_labels=len(BIO_TAGS),
         id2label=dict(enumerate(BIO_TAGS)), label2id={t: i for i, t in enumerate(BIO_TAGS)},
     )
-    train_dataset = tokenize_and_align(train + crops + silver, tokenizer, data_args)
+    train_dataset = tokenize_and_align(train + crops + swapped + silver, tokenizer, data_args)
     dev_dataset = tokenize_and_align(dev, tokenizer, data_args) if dev else None
 
     # Training
@@ -350,7 +413,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         data_collator=lambda features: collate(features, tokenizer.pad_token_id or 0),
         compute_metrics=window_metrics, processing_class=tokenizer,
     )
-    print(f"{len(train)} gold + {len(crops)} cropped + {len(silver)} silver examples → {len(train_dataset)} windows; "
+    print(f"{len(train)} gold + {len(crops)} cropped + {len(swapped)} swapped + {len(silver)} silver examples → "
+          f"{len(train_dataset)} windows; "
           f"{len(dev)} dev examples; {model.num_parameters():,} parameters", flush=True)
     result = trainer.train()
     trainer.save_model(str(output_dir))
@@ -370,9 +434,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "seed": training_args.seed,
         "data": {
             **asdict(data_args),
-            "train_documents": [p.stem for p in files["train"]],
+            "train_documents": [p.stem for p in files["train"] + (files["dev"] if data_args.final_fit else [])],
             "train_items": len(train), "dev_items": len(dev), "silver_examples": len(silver),
-            "crop_examples": len(crops),
+            "crop_examples": len(crops), "swap_examples": len(swapped),
             "train_windows": len(train_dataset),
         },
         "train": {
