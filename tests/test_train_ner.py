@@ -42,7 +42,13 @@ def test_recipe_trains_evaluates_and_writes_a_model_folder(base_model: Path, tmp
             scores = saved["evaluation"][split][backend]
             assert set(scores["entities"]) == {"INDICATOR", "VALUE", "UNIT", "PROJECT", "all"}
             assert set(scores["targets"]) == {"value_unit", "linked", "with_status"}
-    assert "| entities VALUE |" in (out / "MODEL_CARD.md").read_text(encoding="utf-8")
+    card = (out / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert "| entities VALUE |" in card
+    bar = saved["shipping_bar"]
+    assert set(bar["checks"]) == {"entities INDICATOR", "entities PROJECT", "targets value_unit", "targets linked",
+                                  "targets with_status"}
+    assert bar["passed"] == all(row["model"] > row["rules"] for row in bar["checks"].values())
+    assert ("Passed:" if bar["passed"] else "Not passed:") in card
 
     tagger = ModelBackend(out)
     sentence = "地区生产总值预期175亿元，增长17%，力争177亿元"

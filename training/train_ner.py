@@ -312,6 +312,20 @@ def evaluate_split(paths: list[Path], model_dir: Path, threads: int) -> dict[str
     }
 
 
+def shipping_bar(test: dict[str, Any]) -> dict[str, Any]:
+    """The model against the rules on the test split where a shipped model must beat them: INDICATOR
+    and PROJECT entity F1 and every target level."""
+    if not test:
+        return {}
+    checks = [("entities", "INDICATOR"), ("entities", "PROJECT")]
+    checks += [("targets", level) for level in evaluation.TARGET_LEVELS]
+    rows = {f"{group} {key}": {"model": round(test["model"][group][key]["f1"], 4),
+                               "rules": round(test["rules"][group][key]["f1"], 4)} for group, key in checks}
+    for row in rows.values():
+        row["beats_rules"] = row["model"] > row["rules"]
+    return {"checks": rows, "passed": all(row["beats_rules"] for row in rows.values())}
+
+
 def model_card(metrics: dict[str, Any]) -> str:
     def table(split: str) -> str:
         result = metrics["evaluation"].get(split)
@@ -326,6 +340,14 @@ def model_card(metrics: dict[str, Any]) -> str:
                              f"{r['precision']:.3f} | {r['recall']:.3f} | {r['f1']:.3f} |")
         return "\n".join(lines) + "\n"
 
+    bar = metrics.get("shipping_bar") or {}
+    bar_lines = [f"- {name}: model {row['model']:.3f} vs rules {row['rules']:.3f} — "
+                 f"{'beats the rules' if row['beats_rules'] else 'does NOT beat the rules'}"
+                 for name, row in bar.get("checks", {}).items()]
+    verdict = "(no test split)"
+    if bar:
+        verdict = ("Passed: the model beats the rules on every check." if bar["passed"] else
+                   "Not passed: this model must not replace the rules as the default backend.")
     data = metrics["data"]
     if data["final_fit"]:
         selection = ("Final fit: train and dev together for a fixed number of epochs chosen beforehand on dev "
@@ -361,6 +383,10 @@ measure; + status). The test split was not used for training or model selection.
 {table('test')}
 ### Dev{dev_note}
 {table('dev')}
+### Shipping bar (test split F1, model vs rules)
+{verdict}
+{chr(10).join(bar_lines)}
+
 ## Limits
 - Trained on a small gold corpus (national State Council reports, five local report pages, fifteen
   local excerpts): local report styles that differ much from these are less reliable.
@@ -454,6 +480,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "test": evaluate_split(files["test"], output_dir, training_args.threads),
         },
     }
+    metrics["shipping_bar"] = shipping_bar(metrics["evaluation"]["test"])
     metrics["wall_time_s"] = round(time.perf_counter() - wall_start, 1)
     (output_dir / "metrics.json").write_text(json.dumps(metrics, ensure_ascii=False, indent=2) + "\n",
                                              encoding="utf-8")
