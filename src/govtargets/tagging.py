@@ -274,10 +274,15 @@ class ModelBackend:
         results: list[list[Span]] = []
         for index, text in enumerate(sentences):
             probs = merged[index]
-            if probs is None or not probs.size or (probs.argmax(1) == self.outside).all():
+            best = probs.argmax(1) if probs is not None and probs.size else None
+            if best is None or (best == self.outside).all():
                 results.append([])  # most sentences name no target: skip decoding
                 continue
-            label_ids = viterbi(np.log(np.maximum(probs, 1e-12)), *self.constraints)
+            start, step = self.constraints
+            if start[best[0]] == 0 and (step[best[:-1], best[1:]] == 0).all():
+                label_ids = best.tolist()  # already valid BIO, so also the best valid sequence
+            else:
+                label_ids = viterbi(np.log(np.maximum(probs, 1e-12)), start, step)
             scores = probs[np.arange(len(label_ids)), label_ids].tolist()
             tags = [self.id2label[i] for i in label_ids]
             results.append(decode_bio(tags, scores, list(encoded["offset_mapping"][index]), text))
