@@ -146,6 +146,36 @@ def test_swaps_replace_mentions_of_the_chosen_labels_only() -> None:
     assert train_ner.swap_examples(examples, 0, ["PROJECT"], seed=3) == []
 
 
+def test_loss_weighs_upweighted_labels_and_silver_examples() -> None:
+    from types import SimpleNamespace
+
+    import torch
+
+    logits = torch.log(torch.tensor([[[0.6, 0.4], [0.2, 0.8], [0.5, 0.5]]]))  # one window, 3 tokens, 2 tags
+
+    class Fixed(torch.nn.Module):
+        def forward(self, **_: torch.Tensor) -> SimpleNamespace:
+            return SimpleNamespace(logits=logits)
+
+    def loss(weights: list[float] | None, example_weight: float) -> float:
+        trainer = SimpleNamespace(label_weights=None if weights is None else torch.tensor(weights))
+        inputs = {"labels": torch.tensor([[0, 1, -100]]), "weight": torch.tensor([example_weight])}
+        return float(train_ner.WeightedTrainer.compute_loss(trainer, Fixed(), inputs))  # type: ignore[arg-type]
+
+    nll = [-torch.log(torch.tensor(0.6)).item(), -torch.log(torch.tensor(0.8)).item()]
+    assert loss(None, 1.0) == pytest.approx(sum(nll) / 2)
+    assert loss([1.0, 3.0], 1.0) == pytest.approx((nll[0] + 3 * nll[1]) / 4)  # a weighted mean
+    assert loss([1.0, 3.0], 0.5) == pytest.approx((nll[0] + 3 * nll[1]) / 4)  # one example: its weight cancels
+
+
+def test_unknown_labels_in_options_are_refused_before_any_work(tmp_path: Path) -> None:
+    for option in ("--upweight_labels", "--swap_labels"):
+        with pytest.raises(ValueError, match=f"{option[2:]}: unknown labels"):
+            train_ner.main([TINY, "--base_model", str(tmp_path / "none"), "--output_dir", str(tmp_path / "m"),
+                            option, "PROJECTS"])
+    assert not (tmp_path / "m").exists()
+
+
 def test_silver_examples_come_only_from_reports_outside_the_gold_corpus() -> None:
     args = train_ner.DataArguments(silver=True, silver_weight=0.5, silver_max_sentences=50)
     gold_doc = "data/corpus/national_reports.jsonl#1"

@@ -53,6 +53,7 @@ from config import parse_config
 from govtargets import evaluation
 from govtargets.data import BIO_TAGS, read_annotations, spans_to_bio
 from govtargets.documents import read_file
+from govtargets.records import LABELS
 from govtargets.rules import RuleBackend
 from govtargets.tagging import ModelBackend
 
@@ -91,6 +92,9 @@ class DataArguments:
 @dataclass
 class NerTrainingArguments(TrainingArguments):
     threads: int = field(default=2, metadata={"help": "torch.set_num_threads"})
+    upweight_labels: list[str] = field(
+        default_factory=list, metadata={"help": "labels whose B-/I- tokens weigh `upweight` in the loss"})
+    upweight: float = field(default=1.0, metadata={"help": "loss weight of tokens of `upweight_labels` (others: 1)"})
     config_file: str | None = field(default=None, metadata={"help": "set from the YAML path, for the card"})
 
 
@@ -268,7 +272,12 @@ def collate(features: list[dict[str, Any]], pad_id: int) -> dict[str, torch.Tens
 
 
 class WeightedTrainer(Trainer):
-    """Token cross-entropy where each window's tokens count with its example's weight (silver < 1)."""
+    """Token cross-entropy where each window's tokens count with its example's weight (silver < 1),
+    times the weight of the token's gold tag (`label_weights`, one per tag id; default all 1)."""
+
+    def __init__(self, *args: Any, label_weights: torch.Tensor | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.label_weights = label_weights
 
     def compute_loss(self, model: torch.nn.Module, inputs: dict[str, torch.Tensor], return_outputs: bool = False,
                      num_items_in_batch: Any = None) -> Any:
@@ -277,6 +286,8 @@ class WeightedTrainer(Trainer):
         outputs = model(**inputs)
         losses = functional.cross_entropy(outputs.logits.transpose(1, 2), labels, ignore_index=-100, reduction="none")
         token_weight = (labels != -100).float() * weight[:, None]
+        if self.label_weights is not None:
+            token_weight = token_weight * self.label_weights.to(token_weight.device)[labels.clamp(min=0)]
         loss = (losses * token_weight).sum() / token_weight.sum().clamp(min=1e-8)
         return (loss, outputs) if return_outputs else loss
 
@@ -401,6 +412,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     argv = sys.argv[1:] if argv is None else argv
     wall_start = time.perf_counter()
     model_args, data_args, training_args = parse_arguments(argv)
+    for option, labels in (("swap_labels", data_args.swap_labels), ("upweight_labels", training_args.upweight_labels)):
+        unknown = sorted(set(labels) - set(LABELS))
+        if unknown:
+            raise ValueError(f"{option}: unknown labels {unknown} (choose from {', '.join(LABELS)})")
     torch.set_num_threads(training_args.threads)
     datasets.disable_progress_bars()
     transformers.utils.logging.disable_progress_bar()  # keeps a background run's log readable
@@ -434,7 +449,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     # Training
     training_args.remove_unused_columns = False  # keeps the weight column for the loss
     training_args.label_names = ["labels"]
+    label_weights = torch.tensor([training_args.upweight if tag[2:] in training_args.upweight_labels else 1.0
+                                  for tag in BIO_TAGS])
     trainer = WeightedTrainer(
+        label_weights=label_weights,
         model=model, args=training_args, train_dataset=train_dataset, eval_dataset=dev_dataset,
         data_collator=lambda features: collate(features, tokenizer.pad_token_id or 0),
         compute_metrics=window_metrics, processing_class=tokenizer,
@@ -474,6 +492,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "best_checkpoint_dev_f1": trainer.state.best_metric,
             "runtime_s": round(result.metrics["train_runtime"], 1),
             "threads": torch.get_num_threads(),
+            "upweight_labels": training_args.upweight_labels, "upweight": training_args.upweight,
         },
         "evaluation": {
             "dev": evaluate_split(files["dev"], output_dir, training_args.threads),
