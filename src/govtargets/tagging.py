@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from transformers import AutoConfig, AutoModelForTokenClassification, AutoTokenizer
 
+from govtargets.convbert import use_fast_attention
 from govtargets.records import LABELS, Span
 
 RUNTIMES: tuple[str, ...] = ("torch", "onnx", "onnx-int8")
@@ -191,6 +192,7 @@ class ModelBackend:
             raise TaggingError(f"cannot load model {model_dir}: {err}") from err
         if runtime == "torch":
             self.model.eval()
+            use_fast_attention(self.model)
             if threads:
                 torch.set_num_threads(threads)
         else:
@@ -405,6 +407,8 @@ def export_onnx(model_dir: str | Path, out_dir: str | Path | None = None, *, qua
         model = AutoModelForTokenClassification.from_pretrained(str(model_path))
     except (OSError, ValueError) as err:
         raise TaggingError(f"cannot load model {model_path}: {err}") from err
+    model.eval()
+    use_fast_attention(model)  # the graph then has no Gather-heavy unfold; checked against torch below
     wrapper = _Probabilities(model).eval()
     longest = int(getattr(model.config, "max_position_embeddings", 512))
     vocab_size = int(model.config.vocab_size)
