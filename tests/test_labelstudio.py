@@ -360,9 +360,13 @@ def test_server_command_starts_label_studio_and_stops_on_ctrl_c(label_studio: An
             if "Label Studio is running" in lines[-1] or process.poll() is not None:
                 break
         assert f"Label Studio is running: open http://127.0.0.1:{port}" in "".join(lines), "".join(lines)
+        # Keep reading: Label Studio logs to the same pipe, and a full pipe would block it (and us) at shutdown.
+        drain = threading.Thread(target=lambda: lines.extend(raw.decode() for raw in process.stdout), daemon=True)
+        drain.start()
         Client(Connection(f"http://127.0.0.1:{port}", label_studio.token))
         os.killpg(process.pid, signal.SIGINT)
-        assert process.wait(timeout=30) == 0
+        # stop_server allows Label Studio 20 s after SIGTERM before it kills it.
+        assert process.wait(timeout=45) == 0, "".join(lines[-40:])
         assert not port_in_use(port)
     finally:
         if process.poll() is None:
