@@ -347,7 +347,10 @@ def test_server_command_starts_label_studio_and_stops_on_ctrl_c(label_studio: An
     port = free_port()
     env = {**os.environ, "LABEL_STUDIO_USERNAME": label_studio.username,
            "LABEL_STUDIO_PASSWORD": label_studio.password, "LABEL_STUDIO_USER_TOKEN": label_studio.token}
-    command = [sys.executable, "-c", "from govtargets.cli_ls import ls_app; ls_app()", "server", "--port",
+    # A shell running the tests as a background job starts them with SIGINT ignored, and an ignored
+    # signal stays ignored across exec: give the command Ctrl+C back, as a terminal would have it.
+    start = "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    command = [sys.executable, "-c", start + "from govtargets.cli_ls import ls_app; ls_app()", "server", "--port",
                str(port), "--data-dir", str(data_dir), "--venv", str(label_studio.venv), "--no-install"]
     # Its own session, so that SIGINT can go to the whole group as Ctrl+C in a terminal does.
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
