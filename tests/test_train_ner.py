@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from govtargets.data import bio_to_spans
 from govtargets.documents import read_file
 from govtargets.evaluation import evaluate, load_gold
 from govtargets.tagging import ModelBackend
@@ -136,9 +137,7 @@ def test_swaps_replace_mentions_of_the_chosen_labels_only() -> None:
     swapped = train_ner.swap_examples(examples, 5, ["PROJECT"], seed=3)
     assert len(swapped) == 10 and swapped == train_ner.swap_examples(examples, 5, ["PROJECT"], seed=3)
     for example in swapped:
-        runs = train_ner._runs(example["tags"])
-        assert len(example["tags"]) == len(example["text"])
-        spans = [(label, example["text"][a:b]) for label, a, b in runs]
+        spans = [(span.label, span.text) for span in bio_to_spans(example["text"], example["tags"])]
         assert {text for label, text in spans if label == "PROJECT"} <= names
         assert ("VALUE", "5") in spans or ("INDICATOR", "地区生产总值") in spans  # other labels untouched
         assert example["text"].startswith(("推进", "年内"))

@@ -51,7 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from config import parse_config
 
 from govtargets import evaluation
-from govtargets.data import BIO_TAGS, read_annotations, spans_to_bio
+from govtargets.data import BIO_TAGS, bio_to_spans, read_annotations, spans_to_bio
 from govtargets.documents import read_file
 from govtargets.records import LABELS
 from govtargets.rules import RuleBackend
@@ -183,18 +183,6 @@ def crop_examples(examples: list[dict[str, Any]], crops: int, seed: int) -> list
     return out
 
 
-def _runs(tags: list[str]) -> list[tuple[str, int, int]]:
-    """(label, start, end) of each span in character BIO tags, read as `decode_bio` reads them."""
-    runs: list[tuple[str, int, int]] = []
-    for i, tag in enumerate(tags):
-        prefix, _, label = tag.partition("-")
-        if prefix == "I" and runs and runs[-1][0] == label and runs[-1][2] == i:
-            runs[-1] = (label, runs[-1][1], i + 1)
-        elif prefix in ("B", "I"):
-            runs.append((label, i, i + 1))
-    return runs
-
-
 def swap_examples(examples: list[dict[str, Any]], swaps: int, labels: list[str], seed: int) -> list[dict[str, Any]]:
     """Copies of gold sentences with each span of `labels` replaced by another train mention of that
     label (mention replacement, Dai & Adel 2020).
@@ -205,24 +193,22 @@ def swap_examples(examples: list[dict[str, Any]], swaps: int, labels: list[str],
     """
     rng = random.Random(seed)
     pool: dict[str, list[str]] = {label: [] for label in labels}
-    for example in examples:
-        for label, start, end in _runs(example["tags"]):
-            if label in pool:
-                pool[label].append(example["text"][start:end])
+    spans = [[s for s in bio_to_spans(e["text"], e["tags"]) if s.label in pool] for e in examples]
+    for example_spans in spans:
+        for span in example_spans:
+            pool[span.label].append(span.text)
     out = []
-    for example in examples:
-        runs = _runs(example["tags"])
-        if not any(label in pool for label, _, _ in runs):
+    for example, example_spans in zip(examples, spans, strict=True):
+        if not example_spans:
             continue
         for _ in range(swaps):
             text, tags, last = "", [], 0
-            for label, start, end in runs:
-                if label not in pool:
-                    continue
-                mention = rng.choice(pool[label])
-                text += example["text"][last:start] + mention
-                tags += example["tags"][last:start] + [f"B-{label}"] + [f"I-{label}"] * (len(mention) - 1)
-                last = end
+            for span in example_spans:
+                mention = rng.choice(pool[span.label])
+                text += example["text"][last : span.start] + mention
+                tags += example["tags"][last : span.start]
+                tags += [f"B-{span.label}"] + [f"I-{span.label}"] * (len(mention) - 1)
+                last = span.end
             text += example["text"][last:]
             tags += example["tags"][last:]
             out.append({"text": text, "tags": tags, "weight": example["weight"]})
@@ -426,7 +412,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     files = split_files(data_args)
     if data_args.final_fit and (training_args.eval_strategy != "no" or training_args.load_best_model_at_end):
         raise ValueError("final_fit trains on dev: set eval_strategy: no and load_best_model_at_end: false")
-    train = gold_examples(files["train"] + (files["dev"] if data_args.final_fit else []))
+    train_files = files["train"] + (files["dev"] if data_args.final_fit else [])
+    train = gold_examples(train_files)
     if data_args.max_train_items is not None:
         train = train[: data_args.max_train_items]
     crops = crop_examples(train, data_args.crops, training_args.seed)
@@ -478,7 +465,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "seed": training_args.seed,
         "data": {
             **asdict(data_args),
-            "train_documents": [p.stem for p in files["train"] + (files["dev"] if data_args.final_fit else [])],
+            "train_documents": [p.stem for p in train_files],
             "train_items": len(train), "dev_items": len(dev), "silver_examples": len(silver),
             "crop_examples": len(crops), "swap_examples": len(swapped),
             "train_windows": len(train_dataset),
