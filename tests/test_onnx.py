@@ -52,8 +52,7 @@ def plain(spans: list[list[Span]]) -> list[list[tuple[str, int, int, str]]]:
 
 def window_probs(backend: ModelBackend, sentences: list[str]) -> list[np.ndarray]:
     """Per-window probabilities, through the same tokenisation and windows as `tag`."""
-    encoded = backend.tokenizer(sentences, add_special_tokens=False, verbose=False)
-    windows = [w for i, ids in enumerate(encoded["input_ids"]) for w in backend._windows(i, ids)]
+    _, windows = backend._encode(sentences)
     assert len(windows) > len(sentences)  # the long sentence is cut into several windows
     return backend._predict(windows)
 
@@ -183,3 +182,34 @@ def test_a_new_export_replaces_the_old_one_whole(exported: tuple[Path, str], tmp
     assert [p.name for p in (again / "onnx").iterdir()] == ["model.onnx"]
     assert not [p for p in again.iterdir() if p.name.startswith(".")]
     ModelBackend(again, runtime="onnx")
+
+
+@pytest.fixture(scope="module")
+def exported_with_rules(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny model trained with rule features (token type ids = the rule backend's tags), exported."""
+    root = tmp_path_factory.mktemp("onnx-rules")
+    base, model = root / "base", root / "model"
+    pretrain_mlm.main([str(ROOT / "training" / "configs" / "pretrain_tiny.yaml"), "--output_dir", str(base),
+                       "--max_steps", "4"])
+    train_ner.main([str(ROOT / "training" / "configs" / "ner_tiny.yaml"), "--base_model", str(base),
+                    "--output_dir", str(model), "--num_train_epochs", "12", "--eval_strategy", "no",
+                    "--save_strategy", "no", "--load_best_model_at_end", "false", "--rule_features", "true"])
+    export_onnx(model)
+    return model
+
+
+def test_a_model_with_rule_features_exports_and_runs_with_its_rule_tags(exported_with_rules: Path) -> None:
+    model = exported_with_rules
+    for name in ("model.onnx", "model.int8.onnx"):
+        graph = onnx.load(str(model / "onnx" / name))
+        assert {i.name for i in graph.graph.input} == {"input_ids", "attention_mask", "token_type_ids"}
+    torch_backend, onnx_backend = ModelBackend(model), ModelBackend(model, runtime="onnx", threads=1)
+    expected, got = window_probs(torch_backend, SENTENCES), window_probs(onnx_backend, SENTENCES)
+    for want, have in zip(expected, got, strict=True):
+        np.testing.assert_allclose(have, want, atol=1e-4, rtol=0)
+    torch_spans = torch_backend.tag(SENTENCES)
+    assert any(torch_spans) and plain(onnx_backend.tag(SENTENCES)) == plain(torch_spans)
+    int8 = ModelBackend(model, runtime="onnx-int8", threads=1).tag(SENTENCES)
+    for sentence, spans in zip(SENTENCES, int8, strict=True):
+        for span in spans:
+            assert span.text == sentence[span.start : span.end]

@@ -88,3 +88,22 @@ def test_viterbi_matches_brute_force_and_is_always_valid_bio() -> None:
             assert path == list(best)
     random_path = viterbi(np.log(rng.dirichlet(np.ones(len(tags)), size=200)), start, step)
     assert valid_bio([tags[i] for i in random_path])
+
+
+def test_rule_token_types_follow_character_offsets_in_any_script() -> None:
+    from govtargets.data import TAG2ID, spans_to_bio
+    from govtargets.rules import RuleBackend
+    from govtargets.tagging import rule_token_types
+
+    # Emoji (outside the BMP), full-width digits and traditional characters: offsets are code points.
+    texts = ("🎉全年地区生产总值增长６．５％左右，推动华虹二期等项目投产",
+             "全年地區生產總值增長6.5%，城鎮新增就業1.2萬人")
+    for text in texts:
+        [spans] = RuleBackend().tag([text])
+        assert spans
+        offsets = [(0, 0)] + [(i, i + 1) for i in range(len(text))] + [(0, 0)]  # [CLS] chars [SEP]
+        types = rule_token_types(text, spans, offsets)
+        tags = spans_to_bio(text, spans, "rules")
+        assert types == [0] + [TAG2ID[tag] for tag in tags] + [0]
+        # A token of two characters takes the tag of its first one.
+        assert rule_token_types(text, spans, [(spans[0].start, spans[0].start + 2)]) == [TAG2ID[f"B-{spans[0].label}"]]

@@ -5,6 +5,7 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from govtargets.data import bio_to_spans
@@ -185,3 +186,72 @@ def test_silver_examples_come_only_from_reports_outside_the_gold_corpus() -> Non
                                     display="data/corpus/national_reports.jsonl") if d.path == gold_doc]
     gold_sentences = {s.norm for s in first.sentences}
     assert not any(e["text"] in gold_sentences for e in examples)
+
+
+RULED = "全年地区生产总值增长6.5%左右，推动华虹二期等项目尽快投产。"
+
+
+def test_rule_features_give_each_token_the_rule_tag_of_its_first_character(base_model: Path) -> None:
+    from transformers import AutoTokenizer
+
+    from govtargets.data import TAG2ID, spans_to_bio
+    from govtargets.rules import RuleBackend
+
+    tokenizer = AutoTokenizer.from_pretrained(str(base_model))
+    args = train_ner.DataArguments(rule_features=True, max_seq_length=16, stride=4)
+    example = {"text": RULED, "tags": ["O"] * len(RULED), "weight": 1.0}
+    dataset = train_ner.tokenize_and_align([example], tokenizer, args)
+    assert len(dataset) > 1  # windowed: the types follow each window's own offsets
+    [spans] = RuleBackend().tag([RULED])
+    rule_tags = spans_to_bio(RULED, spans, "rules")
+    encoded = tokenizer(RULED, truncation=True, max_length=16, stride=4, return_overflowing_tokens=True,
+                        return_offsets_mapping=True)
+    seen = set()
+    for window, row in enumerate(dataset):
+        assert len(row["token_type_ids"]) == len(row["input_ids"])
+        for token, (start, end) in enumerate(encoded["offset_mapping"][window]):
+            special = encoded.token_to_chars(window, token) is None
+            want = 0 if special or start == end else TAG2ID[rule_tags[start]]
+            assert row["token_type_ids"][token] == want
+            seen.add(want)
+    assert {TAG2ID["B-INDICATOR"], TAG2ID["B-VALUE"], TAG2ID["B-PROJECT"], TAG2ID["I-PROJECT"]} <= seen
+    assert "token_type_ids" not in train_ner.tokenize_and_align([example], tokenizer, train_ner.DataArguments())[0]
+
+
+def test_a_model_with_rule_features_saves_the_flag_and_reads_the_rule_tags(base_model: Path, tmp_path: Path) -> None:
+    out = tmp_path / "ruled"
+    metrics = train_ner.main([TINY, "--base_model", str(base_model), "--output_dir", str(out),
+                              "--num_train_epochs", "8", "--rule_features", "true"])
+    assert metrics["train"]["loss_last"] < metrics["train"]["loss_first"]
+    config = json.loads((out / "config.json").read_text(encoding="utf-8"))
+    assert config["rule_features"] is True and config["type_vocab_size"] == 9
+    assert "rule backend's tags" in (out / "MODEL_CARD.md").read_text(encoding="utf-8")
+    tagger = ModelBackend(out)
+    assert tagger.rules is not None and ModelBackend(out).tag([RULED]) == tagger.tag([RULED])
+    # The rule tags reach the model: the same tokens with other token types get other probabilities.
+    ids = tagger.tokenizer(RULED, add_special_tokens=False)["input_ids"]
+    with_rules = tagger._predict([train_ner_window(ids, [1] * len(ids))])[0]
+    without = tagger._predict([train_ner_window(ids, [0] * len(ids))])[0]
+    assert not np.allclose(with_rules, without)
+    for span in tagger.tag([RULED])[0]:
+        assert RULED[span.start : span.end] == span.text
+    assert tagger.tag([]) == [] and tagger.tag([""]) == [[]]
+    # A further fine-tuning run from that model keeps its rule tag embeddings.
+    again = train_ner.main([TINY, "--base_model", str(out), "--output_dir", str(tmp_path / "again"),
+                            "--num_train_epochs", "1", "--rule_features", "true"])
+    assert again["train"]["steps"] > 0
+
+
+def train_ner_window(ids: list[int], types: list[int]) -> object:
+    from govtargets.tagging import _Window
+
+    return _Window(0, 0, ids, types)
+
+
+def test_rule_features_need_a_token_type_embedding() -> None:
+    from transformers import DistilBertConfig, DistilBertForTokenClassification
+
+    model = DistilBertForTokenClassification(DistilBertConfig(vocab_size=50, dim=16, n_layers=1, n_heads=2,
+                                                              hidden_dim=32, num_labels=9))
+    with pytest.raises(ValueError, match="no token type embedding"):
+        train_ner.add_rule_features(model)

@@ -14,6 +14,10 @@ with a loss weight below 1. Text is normalised exactly as the tagger's input (do
 Gold paragraphs are cut into the documents' own sentences, the units the pipeline tags; long
 sentences become overlapping windows. Dev entity F1 (seqeval) picks the best checkpoint.
 
+With `rule_features`, the model also reads the rule backend's tags of the same text, one per token
+as its token type id (the type embedding widened to the nine BIO tags): the rules' project names
+are precise but rare, and the model learns how far to trust each rule tag and what the rules miss.
+
 The output folder is a standard Hugging Face model folder plus MODEL_CARD.md and metrics.json
 (dev and test entity P/R/F1 per label and target-level P/R/F1, for the model and the rule backend).
 """
@@ -55,7 +59,7 @@ from govtargets.data import BIO_TAGS, bio_to_spans, read_annotations, spans_to_b
 from govtargets.documents import read_file
 from govtargets.records import LABELS
 from govtargets.rules import RuleBackend
-from govtargets.tagging import ModelBackend
+from govtargets.tagging import RULE_FEATURES, ModelBackend, rule_token_types
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -87,6 +91,8 @@ class DataArguments:
         default=False, metadata={"help": "train on train + dev, without dev-based selection: the last run, once "
                                           "the recipe and epoch count were chosen on dev"})
     max_train_items: int | None = field(default=None, metadata={"help": "first N gold items only (tests)"})
+    rule_features: bool = field(
+        default=False, metadata={"help": "the model also reads the rule backend's tags (as token type ids)"})
 
 
 @dataclass
@@ -217,19 +223,29 @@ def swap_examples(examples: list[dict[str, Any]], swaps: int, labels: list[str],
 
 def tokenize_and_align(examples: list[dict[str, Any]], tokenizer: PreTrainedTokenizerBase,
                        data_args: DataArguments) -> Dataset:
-    """Character BIO tags → one label per token (the tag of its first character), in windows."""
+    """Character BIO tags → one label per token (the tag of its first character), in windows. With
+    rule features, the rule backend's tags of the same text as token type ids, as the tagger computes them."""
     label2id = {tag: i for i, tag in enumerate(BIO_TAGS)}
+    texts = [e["text"] for e in examples]
     encoded = tokenizer(
-        [e["text"] for e in examples], truncation=True, max_length=data_args.max_seq_length,
+        texts, truncation=True, max_length=data_args.max_seq_length,
         stride=data_args.stride, return_overflowing_tokens=True, return_offsets_mapping=True,
     )
     rows: dict[str, list[Any]] = {"input_ids": [], "attention_mask": [], "labels": [], "weight": [], "length": []}
+    rule_spans = None
+    if data_args.rule_features:
+        rule_spans = RuleBackend().tag(texts)
+        rows["token_type_ids"] = []
     for window, sample in enumerate(encoded["overflow_to_sample_mapping"]):
         tags = examples[sample]["tags"]
         labels = []
         for token, (start, end) in enumerate(encoded["offset_mapping"][window]):
             special = encoded.token_to_chars(window, token) is None
             labels.append(-100 if special or start == end else label2id[tags[start]])
+        if rule_spans is not None:
+            offsets = [(0, 0) if encoded.token_to_chars(window, token) is None else tuple(offset)
+                       for token, offset in enumerate(encoded["offset_mapping"][window])]
+            rows["token_type_ids"].append(rule_token_types(texts[sample], rule_spans[sample], offsets))
         rows["input_ids"].append(encoded["input_ids"][window])
         rows["attention_mask"].append(encoded["attention_mask"][window])
         rows["labels"].append(labels)
@@ -251,7 +267,28 @@ def collate(features: list[dict[str, Any]], pad_id: int) -> dict[str, torch.Tens
         batch["input_ids"][row, :n] = torch.tensor(feature["input_ids"])
         batch["attention_mask"][row, :n] = torch.tensor(feature["attention_mask"])
         batch["labels"][row, :n] = torch.tensor(feature["labels"])
+    if "token_type_ids" in features[0]:
+        batch["token_type_ids"] = torch.zeros((len(features), longest), dtype=torch.long)
+        for row, feature in enumerate(features):
+            batch["token_type_ids"][row, : len(feature["token_type_ids"])] = torch.tensor(feature["token_type_ids"])
     return batch
+
+
+def add_rule_features(model: transformers.PreTrainedModel) -> None:
+    """Widen the token type embedding to one row per BIO tag, so that token type ids can carry the rule
+    backend's tags. Every row starts as the old type-0 row: the untrained model ignores the rules and
+    fine-tuning learns what each rule tag is worth."""
+    embeddings = getattr(getattr(model.base_model, "embeddings", None), "token_type_embeddings", None)
+    if not isinstance(embeddings, torch.nn.Embedding):
+        raise ValueError(f"{type(model.base_model).__name__} has no token type embedding to carry rule features")
+    if getattr(model.config, RULE_FEATURES, False) and embeddings.num_embeddings == len(BIO_TAGS):
+        return  # the base model already reads rule features
+    wider = torch.nn.Embedding(len(BIO_TAGS), embeddings.embedding_dim)
+    with torch.no_grad():
+        wider.weight.copy_(embeddings.weight[0].expand(len(BIO_TAGS), -1))
+    model.base_model.embeddings.token_type_embeddings = wider
+    model.config.type_vocab_size = len(BIO_TAGS)
+    setattr(model.config, RULE_FEATURES, True)
 
 
 # --- model and training ----------------------------------------------------------------------------
@@ -346,6 +383,9 @@ def model_card(metrics: dict[str, Any]) -> str:
         verdict = ("Passed: the model beats the rules on every check." if bar["passed"] else
                    "Not passed: this model must not replace the rules as the default backend.")
     data = metrics["data"]
+    rules_line = ("Rule features: the model also reads the rule backend's tags (each token's rule BIO tag is its "
+                  "token type id), so the rule backend runs before it at tagging time." if data["rule_features"]
+                  else "No rule features: the model reads the text alone.")
     if data["final_fit"]:
         selection = ("Final fit: train and dev together for a fixed number of epochs chosen beforehand on dev "
                      "(no checkpoint selection).")
@@ -367,6 +407,7 @@ annotations/GUIDE.md.
   sentences ({data['crops']} tried per sentence with spans); {data['swap_examples']} copies of train sentences
   with their {', '.join(data['swap_labels'])} mentions swapped for other train mentions ({data['swaps']} per
   sentence); silver: {data['silver_examples']} rule-tagged sentences (loss weight {data['silver_weight']}).
+- {rules_line}
 - Windows of {data['max_seq_length']} tokens, stride {data['stride']}; {metrics['train']['epochs']} epochs,
   {metrics['train']['steps']} steps, {metrics['train']['runtime_s']} s on {metrics['train']['threads']} CPU threads.
 - {selection}
@@ -430,6 +471,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         model_args.base_model, num_labels=len(BIO_TAGS),
         id2label=dict(enumerate(BIO_TAGS)), label2id={t: i for i, t in enumerate(BIO_TAGS)},
     )
+    if data_args.rule_features:
+        add_rule_features(model)
     train_dataset = tokenize_and_align(train + crops + swapped + silver, tokenizer, data_args)
     dev_dataset = tokenize_and_align(dev, tokenizer, data_args) if dev else None
 

@@ -5,6 +5,10 @@ prediction of the window where it sits farthest from an edge), so nothing is tru
 model's maximum length. Decoding picks the most probable tag sequence that is valid BIO (an I- tag
 only after B- or I- of its label), then follows those tags and never joins spans across an O token.
 
+A model trained with rule features (config.json `rule_features: true`) also reads the rule backend's
+tags: each token's rule BIO tag is its token type id, so the model learns when the rules are right
+(their PROJECT spans are precise but rare) and tags what they miss.
+
 The forward pass runs in torch or, after `export_onnx`, in ONNX Runtime (fp32 or int8 weights); the
 tokenizer, windows, batches and decoding are the same for every runtime.
 """
@@ -27,7 +31,9 @@ import torch
 from transformers import AutoConfig, AutoModelForTokenClassification, AutoTokenizer
 
 from govtargets.convbert import use_fast_attention
+from govtargets.data import TAG2ID, spans_to_bio
 from govtargets.records import LABELS, Span
+from govtargets.rules import RuleBackend
 
 RUNTIMES: tuple[str, ...] = ("torch", "onnx", "onnx-int8")
 # An export lives inside the model folder and reuses its tokenizer and config.json (labels, lengths).
@@ -36,6 +42,8 @@ ONNX_FILES: dict[str, str] = {"onnx": "model.onnx", "onnx-int8": "model.int8.onn
 # ONNX metadata key: the hash of the weights an export was made from, to refuse a stale export.
 WEIGHTS_KEY = "govtargets.weights_sha256"
 WEIGHT_FILES: tuple[str, ...] = ("model.safetensors", "pytorch_model.bin")
+# config.json flag of a model whose token type ids are the rule backend's tags (`rule_token_types`).
+RULE_FEATURES = "rule_features"
 
 
 class TaggingError(Exception):
@@ -47,6 +55,14 @@ class _Window:
     sentence: int  # index into the batch of sentences
     first: int  # index of the window's first token in the sentence's token list
     ids: list[int]
+    types: list[int] | None = None  # rule tag ids, for a model with rule features
+
+
+def rule_token_types(text: str, spans: list[Span], offsets: list[tuple[int, int]]) -> list[int]:
+    """The rule backend's BIO tag of each token's first character, as a tag id (O = 0): the token type
+    ids of a model with rule features. Special and empty tokens (offsets start == end) get 0."""
+    tags = spans_to_bio(text, spans, "rules")
+    return [TAG2ID[tags[start]] if end > start else 0 for start, end in offsets]
 
 
 def decode_bio(tags: list[str], scores: list[float], offsets: list[tuple[int, int]], text: str) -> list[Span]:
@@ -198,6 +214,7 @@ class ModelBackend:
         else:
             self.session = _onnx_session(onnx_file(path, runtime), threads, path)
         self.id2label = {int(i): label for i, label in config.id2label.items()}
+        self.rules = RuleBackend() if getattr(config, RULE_FEATURES, False) else None
         tags = [self.id2label[i] for i in range(len(self.id2label))]
         self.outside = tags.index("O")
         self.constraints = bio_constraints(tags)
@@ -206,25 +223,24 @@ class ModelBackend:
         self.window = limit - 2  # room for [CLS] and [SEP]
         self.stride = min(stride, self.window // 2)
 
-    def _windows(self, index: int, ids: list[int]) -> list[_Window]:
+    def _windows(self, index: int, ids: list[int], types: list[int] | None = None) -> list[_Window]:
         if len(ids) <= self.window:
-            return [_Window(index, 0, ids)]
+            return [_Window(index, 0, ids, types)]
         windows = []
         step = self.window - self.stride
         first = 0
         while True:
-            windows.append(_Window(index, first, ids[first : first + self.window]))
+            piece = None if types is None else types[first : first + self.window]
+            windows.append(_Window(index, first, ids[first : first + self.window], piece))
             if first + self.window >= len(ids):
                 return windows
             first += step
 
-    def _forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    def _forward(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
         """Label probabilities [batch, tokens, labels]: the one step that differs between runtimes."""
         if self.runtime == "torch":
-            return self.model(input_ids=input_ids, attention_mask=attention_mask).logits.softmax(-1)
-        (probs,) = self.session.run(
-            ["probs"], {"input_ids": input_ids.numpy(), "attention_mask": attention_mask.numpy()}
-        )
+            return self.model(**inputs).logits.softmax(-1)
+        (probs,) = self.session.run(["probs"], {name: tensor.numpy() for name, tensor in inputs.items()})
         return torch.from_numpy(probs)
 
     @torch.inference_mode()
@@ -240,21 +256,34 @@ class ModelBackend:
             chunk = order[begin : begin + self.batch_size]
             longest = max(len(windows[i].ids) for i in chunk) + 2
             rows = [[cls, *windows[i].ids, sep] + [pad] * (longest - len(windows[i].ids) - 2) for i in chunk]
-            input_ids = torch.tensor(rows, dtype=torch.long)
             mask = torch.arange(longest)[None, :] < torch.tensor([len(windows[i].ids) + 2 for i in chunk])[:, None]
-            probs = self._forward(input_ids, mask.long()).numpy()
+            inputs = {"input_ids": torch.tensor(rows, dtype=torch.long), "attention_mask": mask.long()}
+            if self.rules is not None:
+                types = [[0, *(windows[i].types or [0] * len(windows[i].ids)), 0]
+                         + [0] * (longest - len(windows[i].ids) - 2) for i in chunk]
+                inputs["token_type_ids"] = torch.tensor(types, dtype=torch.long)
+            probs = self._forward(inputs).numpy()
             for row, i in enumerate(chunk):
                 results[i] = probs[row, 1 : 1 + len(windows[i].ids)]
         return results
 
+    def _encode(self, sentences: list[str]) -> tuple[Any, list[_Window]]:
+        """Tokens with character offsets, and the windows the model reads (with rule tags if it uses them)."""
+        # Whole sentences on purpose (no truncation): long ones are windowed, so silence the length warning.
+        encoded = self.tokenizer(sentences, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
+        rule_spans = self.rules.tag(sentences) if self.rules is not None else None
+        windows: list[_Window] = []
+        for index, ids in enumerate(encoded["input_ids"]):
+            types = None
+            if rule_spans is not None:
+                types = rule_token_types(sentences[index], rule_spans[index], encoded["offset_mapping"][index])
+            windows.extend(self._windows(index, ids, types))
+        return encoded, windows
+
     def tag(self, sentences: list[str]) -> list[list[Span]]:
         if not sentences:
             return []
-        # Whole sentences on purpose (no truncation): long ones are windowed below, so silence the length warning.
-        encoded = self.tokenizer(sentences, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
-        windows: list[_Window] = []
-        for index, ids in enumerate(encoded["input_ids"]):
-            windows.extend(self._windows(index, ids))
+        encoded, windows = self._encode(sentences)
         predictions = self._predict(windows)
         # Merge windows: a token keeps the prediction from the window where it is farthest from an edge.
         merged: list[np.ndarray | None] = [None] * len(sentences)
@@ -298,8 +327,12 @@ class _Probabilities(torch.nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        return self.model(input_ids=input_ids, attention_mask=attention_mask).logits.softmax(-1)
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
+        if token_type_ids is None:
+            return self.model(input_ids=input_ids, attention_mask=attention_mask).logits.softmax(-1)
+        return self.model(input_ids=input_ids, attention_mask=attention_mask,
+                          token_type_ids=token_type_ids).logits.softmax(-1)
 
 
 @contextmanager
@@ -329,21 +362,25 @@ def _stamp(path: Path, digest: str) -> None:
     onnx.save(model, str(path))
 
 
-def _run_onnx(path: Path, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+def _run_onnx(path: Path, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
     import onnxruntime as ort
 
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    (probs,) = session.run(["probs"], {"input_ids": input_ids.numpy(), "attention_mask": attention_mask.numpy()})
+    (probs,) = session.run(["probs"], {name: tensor.numpy() for name, tensor in inputs.items()})
     return torch.from_numpy(probs)
 
 
-def _example(vocab_size: int, batch: int, length: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Random ids with the last row padded from half its length: the graph must honour the mask."""
+def _example(vocab_size: int, batch: int, length: int, seed: int, types: int = 0) -> dict[str, torch.Tensor]:
+    """Random ids with the last row padded from half its length: the graph must honour the mask.
+    With `types` (a model with rule features), random token type ids below it as well."""
     generator = torch.Generator().manual_seed(seed)
     input_ids = torch.randint(1, vocab_size, (batch, length), generator=generator)
     mask = torch.ones_like(input_ids)
     mask[-1, length // 2 :] = 0
-    return input_ids, mask
+    example = {"input_ids": input_ids, "attention_mask": mask}
+    if types:
+        example["token_type_ids"] = torch.randint(0, types, (batch, length), generator=generator)
+    return example
 
 
 def _replace_dir(new: Path, target: Path) -> None:
@@ -359,23 +396,24 @@ def _replace_dir(new: Path, target: Path) -> None:
 
 
 def _export_and_check(
-    wrapper: _Probabilities, fp32: Path, example: tuple[torch.Tensor, torch.Tensor], axes: dict[int, Any],
-    vocab_size: int, longest: int, quantize: bool,
+    wrapper: _Probabilities, fp32: Path, example: dict[str, torch.Tensor], axes: dict[int, Any],
+    vocab_size: int, longest: int, quantize: bool, types: int,
 ) -> list[Path]:
     with _quiet():
         program = torch.onnx.export(
-            wrapper, example, input_names=["input_ids", "attention_mask"], output_names=["probs"],
-            dynamic_shapes={"input_ids": axes, "attention_mask": axes}, dynamo=True, verbose=False,
+            wrapper, (), kwargs=example, input_names=list(example), output_names=["probs"],
+            dynamic_shapes={name: axes for name in example}, dynamo=True, verbose=False,
         )
     if program is None:
         raise TaggingError("torch.onnx.export returned no program")
     program.save(str(fp32), external_data=False)
     # A shape other than the traced one checks that the batch and sequence axes really are dynamic.
-    for input_ids, mask in (example, _example(vocab_size, 3, min(23, longest), seed=1)):
+    for inputs in (example, _example(vocab_size, 3, min(23, longest), seed=1, types=types)):
         with torch.inference_mode():
-            expected = wrapper(input_ids, mask)
-        got = _run_onnx(fp32, input_ids, mask)
-        diff = float((got - expected)[mask.bool()].abs().max()) if got.shape == expected.shape else float("inf")
+            expected = wrapper(**inputs)
+        got = _run_onnx(fp32, inputs)
+        mask = inputs["attention_mask"].bool()
+        diff = float((got - expected)[mask].abs().max()) if got.shape == expected.shape else float("inf")
         if diff > 1e-3:
             raise TaggingError(f"the ONNX graph disagrees with torch (max probability difference {diff:.2g})")
     if not quantize:
@@ -388,13 +426,14 @@ def _export_and_check(
     # faster than fp32 (0.79x torch); without it int8 is ~1.5x the fp32 graph.
     with _quiet():
         quantize_dynamic(fp32, int8, weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul", "Gather"])
-    _run_onnx(int8, *example)  # fails here rather than at tagging time
+    _run_onnx(int8, example)  # fails here rather than at tagging time
     return [fp32, int8]
 
 
 def export_onnx(model_dir: str | Path, out_dir: str | Path | None = None, *, quantize: bool = True) -> list[Path]:
     """Export the token classifier to `out_dir` (default MODEL_DIR/onnx): model.onnx (fp32, dynamic batch
-    and sequence axes, output `probs`) and, with `quantize`, model.int8.onnx (dynamic int8 weights).
+    and sequence axes, inputs input_ids and attention_mask, plus token_type_ids for a model with rule
+    features; output `probs`) and, with `quantize`, model.int8.onnx (dynamic int8 weights).
 
     The files are written to a temporary folder next to `out_dir` and moved into place together, so an
     earlier export is replaced whole (no fp32 of one model next to an int8 of another). The fp32 graph
@@ -415,7 +454,8 @@ def export_onnx(model_dir: str | Path, out_dir: str | Path | None = None, *, qua
     wrapper = _Probabilities(model).eval()
     longest = int(getattr(model.config, "max_position_embeddings", 512))
     vocab_size = int(model.config.vocab_size)
-    input_ids, mask = _example(vocab_size, 2, min(16, longest), seed=0)
+    types = int(model.config.type_vocab_size) if getattr(model.config, RULE_FEATURES, False) else 0
+    example = _example(vocab_size, 2, min(16, longest), seed=0, types=types)
     from torch.export import Dim
 
     # A window is at least [CLS] [SEP] and at most the position embeddings long.
@@ -427,7 +467,7 @@ def export_onnx(model_dir: str | Path, out_dir: str | Path | None = None, *, qua
     try:
         fp32 = tmp / ONNX_FILES["onnx"]
         try:
-            written = _export_and_check(wrapper, fp32, (input_ids, mask), axes, vocab_size, longest, quantize)
+            written = _export_and_check(wrapper, fp32, example, axes, vocab_size, longest, quantize, types)
         except TaggingError:
             raise
         except Exception as err:  # torch.export and onnxruntime raise many unrelated types
