@@ -1,6 +1,7 @@
 import itertools
 
 import numpy as np
+import pytest
 
 from govtargets.data import BIO_TAGS
 from govtargets.tagging import ModelBackend, bio_constraints, decode_bio, viterbi
@@ -107,3 +108,24 @@ def test_rule_token_types_follow_character_offsets_in_any_script() -> None:
         assert types == [0] + [TAG2ID[tag] for tag in tags] + [0]
         # A token of two characters takes the tag of its first one.
         assert rule_token_types(text, spans, [(spans[0].start, spans[0].start + 2)]) == [TAG2ID[f"B-{spans[0].label}"]]
+
+
+def test_kept_rule_spans_replace_overlapping_model_spans_and_take_the_model_score() -> None:
+    from govtargets.records import Span
+    from govtargets.tagging import keep_rule_spans
+
+    text = "推进同煤60万吨甲醇等项目，增长7%"
+    tag_ids = {tag: i for i, tag in enumerate(BIO_TAGS)}
+    offsets = [(i, i + 1) for i in range(len(text))]
+    probs = np.full((len(text), len(BIO_TAGS)), 0.05)
+    probs[2, tag_ids["B-PROJECT"]] = 0.4
+    probs[3:10, tag_ids["I-PROJECT"]] = 0.7
+    model = [Span("PROJECT", 3, 9, "煤60万吨甲"), Span("VALUE", 16, 17, "7", 0.9), Span("UNIT", 17, 18, "%", 0.9)]
+    rules = [Span("PROJECT", 2, 10, "同煤60万吨甲醇", 0.8), Span("VALUE", 16, 17, "7", 0.9)]
+    kept = keep_rule_spans(model, rules, frozenset({"PROJECT"}), probs, offsets, tag_ids)
+    assert [(s.label, s.text) for s in kept] == [("PROJECT", "同煤60万吨甲醇"), ("VALUE", "7"), ("UNIT", "%")]
+    assert kept[0].score == pytest.approx((0.4 + 7 * 0.7) / 8)
+    for span in kept:
+        assert text[span.start : span.end] == span.text
+    # Other labels' rule spans are not kept, and without kept labels nothing changes.
+    assert keep_rule_spans(model, rules, frozenset(), probs, offsets, tag_ids) == model

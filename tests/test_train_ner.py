@@ -169,7 +169,7 @@ def test_loss_weighs_upweighted_labels_and_silver_examples() -> None:
 
 
 def test_unknown_labels_in_options_are_refused_before_any_work(tmp_path: Path) -> None:
-    for option in ("--upweight_labels", "--swap_labels"):
+    for option in ("--upweight_labels", "--swap_labels", "--keep_rule_labels"):
         with pytest.raises(ValueError, match=f"{option[2:]}: unknown labels"):
             train_ner.main([TINY, "--base_model", str(tmp_path / "none"), "--output_dir", str(tmp_path / "m"),
                             option, "PROJECTS"])
@@ -221,10 +221,11 @@ def test_rule_features_give_each_token_the_rule_tag_of_its_first_character(base_
 def test_a_model_with_rule_features_saves_the_flag_and_reads_the_rule_tags(base_model: Path, tmp_path: Path) -> None:
     out = tmp_path / "ruled"
     metrics = train_ner.main([TINY, "--base_model", str(base_model), "--output_dir", str(out),
-                              "--num_train_epochs", "8", "--rule_features", "true"])
+                              "--num_train_epochs", "8", "--rule_features", "true", "--keep_rule_labels", "PROJECT"])
     assert metrics["train"]["loss_last"] < metrics["train"]["loss_first"]
     config = json.loads((out / "config.json").read_text(encoding="utf-8"))
     assert config["rule_features"] is True and config["type_vocab_size"] == 9
+    assert config["keep_rule_labels"] == ["PROJECT"]
     assert "rule backend's tags" in (out / "MODEL_CARD.md").read_text(encoding="utf-8")
     tagger = ModelBackend(out)
     assert tagger.rules is not None and ModelBackend(out).tag([RULED]) == tagger.tag([RULED])
@@ -235,6 +236,8 @@ def test_a_model_with_rule_features_saves_the_flag_and_reads_the_rule_tags(base_
     assert not np.allclose(with_rules, without)
     for span in tagger.tag([RULED])[0]:
         assert RULED[span.start : span.end] == span.text
+    # The rule backend's project span is kept whatever the model tagged there.
+    assert ("PROJECT", "华虹二期") in {(s.label, s.text) for s in tagger.tag([RULED])[0]}
     assert tagger.tag([]) == [] and tagger.tag([""]) == [[]]
     # A further fine-tuning run from that model keeps its rule tag embeddings.
     again = train_ner.main([TINY, "--base_model", str(out), "--output_dir", str(tmp_path / "again"),

@@ -59,7 +59,7 @@ from govtargets.data import BIO_TAGS, bio_to_spans, read_annotations, spans_to_b
 from govtargets.documents import read_file
 from govtargets.records import LABELS
 from govtargets.rules import RuleBackend
-from govtargets.tagging import RULE_FEATURES, ModelBackend, rule_token_types
+from govtargets.tagging import KEEP_RULE_LABELS, RULE_FEATURES, ModelBackend, rule_token_types
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -93,6 +93,9 @@ class DataArguments:
     max_train_items: int | None = field(default=None, metadata={"help": "first N gold items only (tests)"})
     rule_features: bool = field(
         default=False, metadata={"help": "the model also reads the rule backend's tags (as token type ids)"})
+    keep_rule_labels: list[str] = field(
+        default_factory=list, metadata={"help": "labels whose rule-backend spans the tagger keeps over the "
+                                                 "model's own (saved in config.json; a decoding choice)"})
 
 
 @dataclass
@@ -386,6 +389,9 @@ def model_card(metrics: dict[str, Any]) -> str:
     rules_line = ("Rule features: the model also reads the rule backend's tags (each token's rule BIO tag is its "
                   "token type id), so the rule backend runs before it at tagging time." if data["rule_features"]
                   else "No rule features: the model reads the text alone.")
+    if data["keep_rule_labels"]:
+        rules_line += (f" At tagging time the rule backend's {', '.join(data['keep_rule_labels'])} spans are kept over "
+                       "the model's own (a model span that overlaps one gives way).")
     if data["final_fit"]:
         selection = ("Final fit: train and dev together for a fixed number of epochs chosen beforehand on dev "
                      "(no checkpoint selection).")
@@ -432,6 +438,9 @@ measure; + status). The test split was not used for training or model selection.
   Chinese BERT (pass `--base_model`) should do better where it can be downloaded.
 - Target-level scores measure tagging through the rule linker; linker errors on gold spans are not
   counted here.
+- The rule backend was written while reading some of the gold documents (the annotation guide's
+  examples come from seed_000, a test document). A model with rule features or kept rule labels
+  inherits that fit: compare it with the rules on documents the rules were not written on.
 """
 
 
@@ -439,7 +448,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     argv = sys.argv[1:] if argv is None else argv
     wall_start = time.perf_counter()
     model_args, data_args, training_args = parse_arguments(argv)
-    for option, labels in (("swap_labels", data_args.swap_labels), ("upweight_labels", training_args.upweight_labels)):
+    for option, labels in (("swap_labels", data_args.swap_labels), ("upweight_labels", training_args.upweight_labels),
+                           ("keep_rule_labels", data_args.keep_rule_labels)):
         unknown = sorted(set(labels) - set(LABELS))
         if unknown:
             raise ValueError(f"{option}: unknown labels {unknown} (choose from {', '.join(LABELS)})")
@@ -473,6 +483,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     )
     if data_args.rule_features:
         add_rule_features(model)
+    setattr(model.config, KEEP_RULE_LABELS, list(data_args.keep_rule_labels))
     train_dataset = tokenize_and_align(train + crops + swapped + silver, tokenizer, data_args)
     dev_dataset = tokenize_and_align(dev, tokenizer, data_args) if dev else None
 

@@ -7,7 +7,9 @@ only after B- or I- of its label), then follows those tags and never joins spans
 
 A model trained with rule features (config.json `rule_features: true`) also reads the rule backend's
 tags: each token's rule BIO tag is its token type id, so the model learns when the rules are right
-(their PROJECT spans are precise but rare) and tags what they miss.
+(their PROJECT spans are precise but rare) and tags what they miss. A model may also keep the rule
+backend's spans of some labels outright (config.json `keep_rule_labels`, chosen on dev): its own
+spans that overlap them are dropped.
 
 The forward pass runs in torch or, after `export_onnx`, in ONNX Runtime (fp32 or int8 weights); the
 tokenizer, windows, batches and decoding are the same for every runtime.
@@ -22,7 +24,7 @@ import shutil
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +46,8 @@ WEIGHTS_KEY = "govtargets.weights_sha256"
 WEIGHT_FILES: tuple[str, ...] = ("model.safetensors", "pytorch_model.bin")
 # config.json flag of a model whose token type ids are the rule backend's tags (`rule_token_types`).
 RULE_FEATURES = "rule_features"
+# config.json list of labels whose rule-backend spans the model keeps over its own (`keep_rule_spans`).
+KEEP_RULE_LABELS = "keep_rule_labels"
 
 
 class TaggingError(Exception):
@@ -56,6 +60,22 @@ class _Window:
     first: int  # index of the window's first token in the sentence's token list
     ids: list[int]
     types: list[int] | None = None  # rule tag ids, for a model with rule features
+
+
+def keep_rule_spans(spans: list[Span], rule_spans: list[Span], labels: frozenset[str], probs: np.ndarray,
+                    offsets: list[tuple[int, int]], tag_ids: dict[str, int]) -> list[Span]:
+    """The model's spans with the rule spans of `labels` put in: a model span that overlaps one of
+    them gives way. A kept span's score is the model's mean probability of B-/I- of its label over
+    the span's tokens, so the confidence still says how much the model agrees."""
+    kept = [r for r in rule_spans if r.label in labels]
+    if not kept:
+        return spans
+    out = [s for s in spans if not any(s.start < k.end and k.start < s.end for k in kept)]
+    for span in kept:
+        tokens = [i for i, (start, end) in enumerate(offsets) if end > start and span.start <= start < span.end]
+        scores = [float(probs[i, tag_ids[("I-" if n else "B-") + span.label]]) for n, i in enumerate(tokens)]
+        out.append(replace(span, score=sum(scores) / len(scores) if scores else span.score))
+    return sorted(out, key=lambda s: (s.start, s.end))
 
 
 def rule_token_types(text: str, spans: list[Span], offsets: list[tuple[int, int]]) -> list[int]:
@@ -214,8 +234,14 @@ class ModelBackend:
         else:
             self.session = _onnx_session(onnx_file(path, runtime), threads, path)
         self.id2label = {int(i): label for i, label in config.id2label.items()}
-        self.rules = RuleBackend() if getattr(config, RULE_FEATURES, False) else None
+        self.rule_features = bool(getattr(config, RULE_FEATURES, False))
+        self.keep_rule_labels = frozenset(getattr(config, KEEP_RULE_LABELS, None) or ())
+        self.rules = RuleBackend() if self.rule_features or self.keep_rule_labels else None
         tags = [self.id2label[i] for i in range(len(self.id2label))]
+        self.tag_ids = {tag: i for i, tag in enumerate(tags)}
+        missing = sorted(f"{p}-{label}" for label in self.keep_rule_labels for p in "BI" if f"{p}-{label}" not in tags)
+        if missing:
+            raise TaggingError(f"{model_dir}: {KEEP_RULE_LABELS} needs tags the model does not have: {missing}")
         self.outside = tags.index("O")
         self.constraints = bio_constraints(tags)
         self.batch_size = batch_size
@@ -258,7 +284,7 @@ class ModelBackend:
             rows = [[cls, *windows[i].ids, sep] + [pad] * (longest - len(windows[i].ids) - 2) for i in chunk]
             mask = torch.arange(longest)[None, :] < torch.tensor([len(windows[i].ids) + 2 for i in chunk])[:, None]
             inputs = {"input_ids": torch.tensor(rows, dtype=torch.long), "attention_mask": mask.long()}
-            if self.rules is not None:
+            if self.rule_features:
                 types = [[0, *(windows[i].types or [0] * len(windows[i].ids)), 0]
                          + [0] * (longest - len(windows[i].ids) - 2) for i in chunk]
                 inputs["token_type_ids"] = torch.tensor(types, dtype=torch.long)
@@ -267,23 +293,24 @@ class ModelBackend:
                 results[i] = probs[row, 1 : 1 + len(windows[i].ids)]
         return results
 
-    def _encode(self, sentences: list[str]) -> tuple[Any, list[_Window]]:
-        """Tokens with character offsets, and the windows the model reads (with rule tags if it uses them)."""
+    def _encode(self, sentences: list[str]) -> tuple[Any, list[_Window], list[list[Span]] | None]:
+        """Tokens with character offsets, the windows the model reads (with rule tags if it uses them)
+        and the rule backend's spans (None when the model needs none)."""
         # Whole sentences on purpose (no truncation): long ones are windowed, so silence the length warning.
         encoded = self.tokenizer(sentences, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
         rule_spans = self.rules.tag(sentences) if self.rules is not None else None
         windows: list[_Window] = []
         for index, ids in enumerate(encoded["input_ids"]):
             types = None
-            if rule_spans is not None:
+            if rule_spans is not None and self.rule_features:
                 types = rule_token_types(sentences[index], rule_spans[index], encoded["offset_mapping"][index])
             windows.extend(self._windows(index, ids, types))
-        return encoded, windows
+        return encoded, windows, rule_spans
 
     def tag(self, sentences: list[str]) -> list[list[Span]]:
         if not sentences:
             return []
-        encoded, windows = self._encode(sentences)
+        encoded, windows, rule_spans = self._encode(sentences)
         predictions = self._predict(windows)
         # Merge windows: a token keeps the prediction from the window where it is farthest from an edge.
         merged: list[np.ndarray | None] = [None] * len(sentences)
@@ -306,17 +333,19 @@ class ModelBackend:
         for index, text in enumerate(sentences):
             probs = merged[index]
             best = probs.argmax(1) if probs is not None and probs.size else None
-            if best is None or (best == self.outside).all():
-                results.append([])  # most sentences name no target: skip decoding
-                continue
-            start, step = self.constraints
-            if start[best[0]] == 0 and (step[best[:-1], best[1:]] == 0).all():
-                label_ids = best.tolist()  # already valid BIO, so also the best valid sequence
-            else:
-                label_ids = viterbi(np.log(np.maximum(probs, 1e-12)), start, step)
-            scores = probs[np.arange(len(label_ids)), label_ids].tolist()
-            tags = [self.id2label[i] for i in label_ids]
-            results.append(decode_bio(tags, scores, list(encoded["offset_mapping"][index]), text))
+            offsets = list(encoded["offset_mapping"][index])
+            spans: list[Span] = []  # most sentences name no target: decoding is skipped for them
+            if best is not None and not (best == self.outside).all():
+                start, step = self.constraints
+                if start[best[0]] == 0 and (step[best[:-1], best[1:]] == 0).all():
+                    label_ids = best.tolist()  # already valid BIO, so also the best valid sequence
+                else:
+                    label_ids = viterbi(np.log(np.maximum(probs, 1e-12)), start, step)
+                scores = probs[np.arange(len(label_ids)), label_ids].tolist()
+                spans = decode_bio([self.id2label[i] for i in label_ids], scores, offsets, text)
+            if self.keep_rule_labels and rule_spans is not None and probs is not None:
+                spans = keep_rule_spans(spans, rule_spans[index], self.keep_rule_labels, probs, offsets, self.tag_ids)
+            results.append(spans)
         return results
 
 
