@@ -4,9 +4,12 @@
     write the JSONL of records), in characters/s and reports/s, with the process's peak RSS after it;
 (b) the same model through `transformers.pipeline("token-classification", aggregation_strategy="simple")`
     called sentence by sentence, on a fixed random sample of sentences (seeded), timed per character
-    and extrapolated to the whole corpus: a speed ratio against (a);
+    and extrapolated to the whole corpus: a speed ratio against (a). A model with rule features gets
+    no rule tags from the pipeline (its token type ids are all 0): the same forward pass with less
+    work around it, so the ratio errs in the pipeline's favour;
 (c) the model's forward pass alone, replayed over exactly the batches (a) fed it: the pipeline
-    overhead is (a)'s time over this one;
+    overhead is (a)'s time over this one (for a model with rule features it includes the rule
+    backend's tagging, the model's input);
 (d) the ONNX fp32 and int8 runtimes end to end, when the installed govtargets has them
     (`get_backend("model", runtime=...)`); otherwise they are listed as missing.
 

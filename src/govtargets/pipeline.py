@@ -26,7 +26,7 @@ class BackendError(Exception):
 
 
 def default_backend_name() -> str:
-    """`model` once a model ships in models/, `rules` until then."""
+    """`model` when a model ships in models/ (it does), `rules` in a checkout without one."""
     return "model" if (DEFAULT_MODEL_DIR / "config.json").is_file() else "rules"
 
 
