@@ -52,7 +52,7 @@ def plain(spans: list[list[Span]]) -> list[list[tuple[str, int, int, str]]]:
 
 def window_probs(backend: ModelBackend, sentences: list[str]) -> list[np.ndarray]:
     """Per-window probabilities, through the same tokenisation and windows as `tag`."""
-    _, windows = backend._encode(sentences)
+    _, windows, _ = backend._encode(sentences)
     assert len(windows) > len(sentences)  # the long sentence is cut into several windows
     return backend._predict(windows)
 
