@@ -30,17 +30,22 @@ SENTENCES = ["地区生产总值预期175亿元，增长17%，力争177亿元", 
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module")
-def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """A tiny token classifier (a few training steps: parity needs a model, not a good one), exported by
-    `govtargets export-onnx` into its own onnx/ folder; returns the folder and the command's output."""
-    root = tmp_path_factory.mktemp("onnx")
+def tiny_model(root: Path, *options: str) -> Path:
+    """A tiny token classifier: a few training steps, since parity needs a model, not a good one."""
     base, model = root / "base", root / "model"
     pretrain_mlm.main([str(ROOT / "training" / "configs" / "pretrain_tiny.yaml"), "--output_dir", str(base),
                        "--max_steps", "4"])
     train_ner.main([str(ROOT / "training" / "configs" / "ner_tiny.yaml"), "--base_model", str(base),
                     "--output_dir", str(model), "--num_train_epochs", "12", "--eval_strategy", "no",
-                    "--save_strategy", "no", "--load_best_model_at_end", "false"])
+                    "--save_strategy", "no", "--load_best_model_at_end", "false", *options])
+    return model
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A tiny token classifier (a few training steps: parity needs a model, not a good one), exported by
+    `govtargets export-onnx` into its own onnx/ folder; returns the folder and the command's output."""
+    model = tiny_model(tmp_path_factory.mktemp("onnx"))
     result = runner.invoke(app, ["export-onnx", "--model", str(model)])
     assert result.exit_code == 0, result.output
     return model, result.output
@@ -187,13 +192,7 @@ def test_a_new_export_replaces_the_old_one_whole(exported: tuple[Path, str], tmp
 @pytest.fixture(scope="module")
 def exported_with_rules(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny model trained with rule features (token type ids = the rule backend's tags), exported."""
-    root = tmp_path_factory.mktemp("onnx-rules")
-    base, model = root / "base", root / "model"
-    pretrain_mlm.main([str(ROOT / "training" / "configs" / "pretrain_tiny.yaml"), "--output_dir", str(base),
-                       "--max_steps", "4"])
-    train_ner.main([str(ROOT / "training" / "configs" / "ner_tiny.yaml"), "--base_model", str(base),
-                    "--output_dir", str(model), "--num_train_epochs", "12", "--eval_strategy", "no",
-                    "--save_strategy", "no", "--load_best_model_at_end", "false", "--rule_features", "true"])
+    model = tiny_model(tmp_path_factory.mktemp("onnx-rules"), "--rule_features", "true")
     export_onnx(model)
     return model
 
