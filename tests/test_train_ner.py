@@ -231,8 +231,8 @@ def test_a_model_with_rule_features_saves_the_flag_and_reads_the_rule_tags(base_
     assert tagger.rules is not None and ModelBackend(out).tag([RULED]) == tagger.tag([RULED])
     # The rule tags reach the model: the same tokens with other token types get other probabilities.
     ids = tagger.tokenizer(RULED, add_special_tokens=False)["input_ids"]
-    with_rules = tagger._predict([train_ner_window(ids, [1] * len(ids))])[0]
-    without = tagger._predict([train_ner_window(ids, [0] * len(ids))])[0]
+    with_rules = tagger._predict([rule_window(ids, [1] * len(ids))])[0]
+    without = tagger._predict([rule_window(ids, [0] * len(ids))])[0]
     assert not np.allclose(with_rules, without)
     for span in tagger.tag([RULED])[0]:
         assert RULED[span.start : span.end] == span.text
@@ -243,9 +243,11 @@ def test_a_model_with_rule_features_saves_the_flag_and_reads_the_rule_tags(base_
     again = train_ner.main([TINY, "--base_model", str(out), "--output_dir", str(tmp_path / "again"),
                             "--num_train_epochs", "1", "--rule_features", "true"])
     assert again["train"]["steps"] > 0
+    with pytest.raises(ValueError, match="reads rule features"):
+        train_ner.main([TINY, "--base_model", str(out), "--output_dir", str(tmp_path / "plain")])
 
 
-def train_ner_window(ids: list[int], types: list[int]) -> object:
+def rule_window(ids: list[int], types: list[int]) -> object:
     from govtargets.tagging import _Window
 
     return _Window(0, 0, ids, types)

@@ -241,13 +241,11 @@ def tokenize_and_align(examples: list[dict[str, Any]], tokenizer: PreTrainedToke
         rows["token_type_ids"] = []
     for window, sample in enumerate(encoded["overflow_to_sample_mapping"]):
         tags = examples[sample]["tags"]
-        labels = []
-        for token, (start, end) in enumerate(encoded["offset_mapping"][window]):
-            special = encoded.token_to_chars(window, token) is None
-            labels.append(-100 if special or start == end else label2id[tags[start]])
+        # Special tokens count as empty: no label, rule type 0.
+        offsets = [(0, 0) if encoded.token_to_chars(window, token) is None else (start, end)
+                   for token, (start, end) in enumerate(encoded["offset_mapping"][window])]
+        labels = [-100 if start == end else label2id[tags[start]] for start, end in offsets]
         if rule_spans is not None:
-            offsets = [(0, 0) if encoded.token_to_chars(window, token) is None else tuple(offset)
-                       for token, offset in enumerate(encoded["offset_mapping"][window])]
             rows["token_type_ids"].append(rule_token_types(texts[sample], rule_spans[sample], offsets))
         rows["input_ids"].append(encoded["input_ids"][window])
         rows["attention_mask"].append(encoded["attention_mask"][window])
@@ -483,6 +481,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     )
     if data_args.rule_features:
         add_rule_features(model)
+    elif getattr(model.config, RULE_FEATURES, False):
+        # The tagger would feed it rule tags that this run never trained with.
+        raise ValueError(f"{model_args.base_model} reads rule features: fine-tune it with rule_features: true")
     setattr(model.config, KEEP_RULE_LABELS, list(data_args.keep_rule_labels))
     train_dataset = tokenize_and_align(train + crops + swapped + silver, tokenizer, data_args)
     dev_dataset = tokenize_and_align(dev, tokenizer, data_args) if dev else None
