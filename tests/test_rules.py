@@ -356,3 +356,16 @@ def test_every_unit_is_known_to_numbers() -> None:
 def test_tag_sentence_matches_backend() -> None:
     sentence = "新增规上工业企业6家,技改投资增长25%左右"
     assert tag_sentence(sentence) == RuleBackend().tag([sentence])[0]
+
+
+def test_quoted_mask_marks_only_short_closed_quotations() -> None:
+    from govtargets.rules.patterns import quoted_mask
+
+    def marked(s: str) -> str:
+        return "".join(c for c, m in zip(s, quoted_mask(s), strict=True) if m)
+
+    assert marked("实施“六大工程”和《乡村振兴规划》") == "六大工程乡村振兴规划"
+    assert marked('推进"532"发展战略') == "532"
+    # A lost closing quote: nothing is marked, and a later pair still is.
+    assert marked("“" + "长" * 30 + "“十四五”规划") == "十四五"
+    assert marked("") == "" and marked("没有引号") == ""

@@ -111,18 +111,15 @@ def quoted_mask(s: str) -> list[bool]:
     mask = [False] * len(s)
     pairs = (("“", "”", 20), ("\"", "\"", 20), ("‘", "’", 12), ("《", "》", 40), ("'", "'", 12))
     for open_q, close_q, limit in pairs:
-        i = 0
-        while i < len(s):
-            if s[i] != open_q:
-                i += 1
-                continue
+        # str.find jumps between quote marks: a loop over every character cost a third of the rules' time.
+        i = s.find(open_q)
+        while i != -1:
             j = s.find(close_q, i + 1, i + 1 + limit)
             if j == -1:
-                i += 1
+                i = s.find(open_q, i + 1)
                 continue
-            for k in range(i + 1, j):
-                mask[k] = True
-            i = j + 1
+            mask[i + 1 : j] = [True] * (j - i - 1)
+            i = s.find(open_q, j + 1)
     return mask
 
 
@@ -315,7 +312,10 @@ _CUE_RE = re.compile(
     "(?:" + "|".join(re.escape(w) for w in sorted(lx.CUE_WORDS, key=len, reverse=True) if w != "均")
     + r"|(?<!人)均|比\d{4}年|较\d{4}年|比上年同期|较上年同期|连续[\d一二三四五六七八九十多]+年)$"
 )
-_INDICATORS_BY_LEN = tuple(sorted(lx.INDICATORS, key=len, reverse=True))
+_INDICATOR_SET = frozenset(lx.INDICATORS)
+# Lengths of the known names, longest first: `_scan_back` tries a few slices per position instead of
+# every name (a scan over all names was a third of the rules' time).
+_INDICATOR_LENGTHS = tuple(sorted({len(n) for n in lx.INDICATORS}, reverse=True))
 _STOP_CHARS = frozenset("的在对把将与和及等向从由使让以于被给而并但")
 _COORDINATORS = frozenset("、和与及")
 # Characters that, right after a stripped leading verb, show the verb was part of a word (开发区, 保障性).
@@ -353,9 +353,9 @@ def _scan_back(s: str, pos: int, blocked: list[bool]) -> int | None:
     while i > 0:
         if pos - i > _MAX_INDICATOR:
             return None
-        name = next((n for n in _INDICATORS_BY_LEN if len(n) <= i and s.startswith(n, i - len(n))), None)
-        if name and not any(blocked[i - len(name):i]):
-            i -= len(name)
+        size = next((n for n in _INDICATOR_LENGTHS if n <= i and s[i - n : i] in _INDICATOR_SET), 0)
+        if size and not any(blocked[i - size : i]):
+            i -= size
             continue
         ch = s[i - 1]
         closing_ascii = ch == "\"" and s.count("\"", 0, i - 1) % 2 == 1
