@@ -13,7 +13,15 @@ from typer.testing import CliRunner
 
 from govtargets.cli import app
 from govtargets.records import Span
-from govtargets.tagging import WEIGHTS_KEY, ModelBackend, TaggingError, export_onnx, weights_digest
+from govtargets.tagging import (
+    GRAPH_KEY,
+    GRAPH_VERSION,
+    WEIGHTS_KEY,
+    ModelBackend,
+    TaggingError,
+    export_onnx,
+    weights_digest,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "training"))
@@ -72,7 +80,8 @@ def test_export_writes_fp32_and_int8_next_to_the_model(exported: tuple[Path, str
         inputs = {i.name: [d.dim_param for d in i.type.tensor_type.shape.dim] for i in graph.graph.input}
         assert set(inputs) == {"input_ids", "attention_mask"}
         assert all(all(inputs[name]) for name in inputs)  # batch and sequence axes are symbolic
-        assert {p.key: p.value for p in graph.metadata_props}[WEIGHTS_KEY] == weights_digest(model)
+        metadata = {p.key: p.value for p in graph.metadata_props}
+        assert metadata[WEIGHTS_KEY] == weights_digest(model) and metadata[GRAPH_KEY] == GRAPH_VERSION
     assert (model / "onnx" / "model.int8.onnx").stat().st_size < (model / "onnx" / "model.onnx").stat().st_size
 
 
@@ -166,6 +175,19 @@ def test_export_older_than_the_weights_is_refused(exported: tuple[Path, str], tm
     (retrained / "model.safetensors").write_bytes(b"other weights")
     with pytest.raises(TaggingError, match="exported from other weights"):
         ModelBackend(retrained, runtime="onnx")
+
+
+def test_export_made_by_an_older_govtargets_is_refused(exported: tuple[Path, str], tmp_path: Path) -> None:
+    # Exports made before the convolutions read padding as zeros carry no graph version.
+    model, _ = exported
+    older = copy_model(model, tmp_path / "older", onnx_files=("model.onnx",))
+    graph = onnx.load(str(older / "onnx" / "model.onnx"))
+    kept = [p for p in graph.metadata_props if p.key != GRAPH_KEY]
+    del graph.metadata_props[:]
+    graph.metadata_props.extend(kept)
+    onnx.save(graph, str(older / "onnx" / "model.onnx"))
+    with pytest.raises(TaggingError, match="exported by an older govtargets"):
+        ModelBackend(older, runtime="onnx")
 
 
 def test_export_refuses_to_replace_a_folder_that_is_not_an_export(exported: tuple[Path, str], tmp_path: Path) -> None:

@@ -43,6 +43,10 @@ ONNX_DIR = "onnx"
 ONNX_FILES: dict[str, str] = {"onnx": "model.onnx", "onnx-int8": "model.int8.onnx"}
 # ONNX metadata key: the hash of the weights an export was made from, to refuse a stale export.
 WEIGHTS_KEY = "govtargets.weights_sha256"
+# ONNX metadata key of what the graph computes, raised when that changes, to refuse an export made by an
+# older govtargets (2: ConvBERT convolutions read padding as zeros, see convbert.py).
+GRAPH_KEY = "govtargets.graph"
+GRAPH_VERSION = "2"
 WEIGHT_FILES: tuple[str, ...] = ("model.safetensors", "pytorch_model.bin")
 # config.json flag of a model whose token type ids are the rule backend's tags (`rule_token_types`).
 RULE_FEATURES = "rule_features"
@@ -183,7 +187,11 @@ def _onnx_session(path: Path, threads: int | None, model_dir: Path) -> Any:
         session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as err:  # onnxruntime raises its own exception types for unreadable or invalid graphs
         raise TaggingError(f"cannot load {path}: {err}") from err
-    exported_from = session.get_modelmeta().custom_metadata_map.get(WEIGHTS_KEY)
+    metadata = session.get_modelmeta().custom_metadata_map
+    if metadata.get(GRAPH_KEY) != GRAPH_VERSION:
+        raise TaggingError(f"{path} was exported by an older govtargets that computed the model differently; "
+                           f"run `govtargets export-onnx --model {model_dir}` again")
+    exported_from = metadata.get(WEIGHTS_KEY)
     if exported_from and exported_from != weights_digest(model_dir):
         raise TaggingError(f"{path} was exported from other weights than {model_dir} holds now; "
                            f"run `govtargets export-onnx --model {model_dir}` again")
@@ -381,12 +389,14 @@ def _quiet() -> Iterator[None]:
                 logger.setLevel(level)
 
 
-def _stamp(path: Path, digest: str) -> None:
+def _stamp(path: Path, digest: str | None) -> None:
     import onnx
 
     model = onnx.load(str(path))
     props = {prop.key: prop.value for prop in model.metadata_props}
-    props[WEIGHTS_KEY] = digest
+    props[GRAPH_KEY] = GRAPH_VERSION
+    if digest is not None:
+        props[WEIGHTS_KEY] = digest
     onnx.helper.set_model_props(model, props)
     onnx.save(model, str(path))
 
@@ -502,9 +512,8 @@ def export_onnx(model_dir: str | Path, out_dir: str | Path | None = None, *, qua
         except Exception as err:  # torch.export and onnxruntime raise many unrelated types
             raise TaggingError(f"ONNX export of {model_path} failed: {type(err).__name__}: {err}") from err
         digest = weights_digest(model_path)
-        if digest is not None:
-            for path in written:
-                _stamp(path, digest)
+        for path in written:
+            _stamp(path, digest)
         _replace_dir(tmp, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
