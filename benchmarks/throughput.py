@@ -44,7 +44,7 @@ from transformers import AutoConfig, AutoTokenizer, pipeline
 from govtargets.documents import Document, read_file
 from govtargets.evaluation import write_json
 from govtargets.outputs import write_records
-from govtargets.pipeline import DEFAULT_MODEL_DIR, BackendError, extract_document, get_backend
+from govtargets.pipeline import DEFAULT_MODEL_DIR, BackendError, extract_documents, get_backend
 from govtargets.records import Backend, Record, Span
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -108,14 +108,15 @@ def tagged_sentences(docs: list[Document]) -> list[str]:
 
 
 def run_extract(backend: Backend, corpus: Path, out: Path) -> tuple[dict[str, Any], list[Document]]:
-    """`govtargets extract corpus -o out` in process: the same read/extract/write calls as cli.extract."""
+    """`govtargets extract corpus -o out` in process: the same read/extract/write calls as cli.extract
+    (documents tagged in groups, as `extract_documents` does)."""
     timed = TimedBackend(backend)
     start = time.perf_counter()
     docs = read_file(corpus, display=str(corpus))
     read_done = time.perf_counter()
     records: list[Record] = []
-    for doc in docs:
-        records.extend(extract_document(doc, timed))
+    for _doc, found in extract_documents(docs, timed):
+        records.extend(found)
     written = write_records(records, out)
     seconds = time.perf_counter() - start
     sentences = tagged_sentences(docs)

@@ -62,3 +62,19 @@ def test_offsets_survive_traditional_full_width_and_emoji(model: ModelBackend, t
             if getattr(record, field) is not None:
                 start, end = record.spans[field]
                 assert doc.source[start:end] == getattr(record, field)
+
+
+def test_documents_tagged_together_get_the_spans_they_get_alone(model: ModelBackend) -> None:
+    # Pooled documents land in other batches with other padding: the spans must not change.
+    from govtargets.documents import read_file
+    from govtargets.pipeline import tag_document, tag_documents
+
+    docs = [doc for path in sorted((ROOT / "data" / "seeds").glob("00[12]_*.txt")) for doc in read_file(path)]
+    assert len(docs) == 2
+    together = tag_documents(docs, model)
+    for doc, tagged in zip(docs, together, strict=True):
+        alone = tag_document(doc, model)
+        pooled = [span for _, spans in tagged for span in spans]
+        single = [span for _, spans in alone for span in spans]
+        assert pooled and [(s.label, s.start, s.end) for s in pooled] == [(s.label, s.start, s.end) for s in single]
+        assert max(abs(a.score - b.score) for a, b in zip(pooled, single, strict=True)) < 1e-5

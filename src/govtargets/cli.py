@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -20,9 +21,10 @@ from govtargets.pipeline import (
     BACKENDS,
     DEFAULT_MODEL_DIR,
     BackendError,
-    extract_document,
+    document_groups,
+    extract_documents,
     get_backend,
-    tag_document,
+    tag_documents,
 )
 from govtargets.records import Backend, Record
 
@@ -67,28 +69,31 @@ def load_backend(backend: str | None, model: Path | None, threads: int | None, r
         raise typer.Exit(2) from err
 
 
-def process_inputs(
-    paths: list[str], quiet: bool, handle: Callable[[Document], None]
-) -> tuple[int, int]:
-    """Read every input and call `handle` on each document; returns (documents done, files failed)."""
+@dataclass
+class InputCount:
+    done: int = 0  # documents read
+    failed: int = 0  # files or paths that could not be read
+
+
+def read_inputs(paths: list[str], quiet: bool, count: InputCount) -> Iterator[Document]:
+    """Every document of the inputs, in order. Paths and files that fail are reported one per line and
+    counted in `count`, which also counts the documents handed out."""
     files, errors = expand_inputs(paths)
     for error in errors:
         fail(str(error))
     if not files and not errors:
         fail("no report files found in the given paths")
-    done = 0
-    failed = len(errors)
+    count.failed += len(errors)
     for path in progress(files, quiet, "file"):
         try:
             documents = read_file(path, display=str(path))
         except DocumentError as err:
             fail(str(err))
-            failed += 1
+            count.failed += 1
             continue
         for doc in documents:
-            handle(doc)
-            done += 1
-    return done, failed
+            count.done += 1
+            yield doc
 
 
 def finish(done: int, failed: int, written: int, out: Path, what: str, quiet: bool) -> None:
@@ -124,19 +129,17 @@ def extract(
         raise typer.Exit(2) from err
     tagger = load_backend(backend, model, threads, runtime)
     records: list[Record] = []
-
-    def handle(doc: Document) -> None:
-        records.extend(extract_document(doc, tagger))
-
-    done, failed = process_inputs(paths, quiet, handle)
-    if done == 0:
+    count = InputCount()
+    for _doc, found in extract_documents(read_inputs(paths, quiet, count), tagger):
+        records.extend(found)
+    if count.done == 0:
         raise typer.Exit(1)
     try:
         written = write_records(records, out, fmt)
     except (OSError, OutputError) as err:
         fail(f"{out}: {err}")
         raise typer.Exit(1) from err
-    finish(done, failed, written, out, "record(s)", quiet)
+    finish(count.done, count.failed, written, out, "record(s)", quiet)
 
 
 @app.command()
@@ -152,25 +155,23 @@ def tag(
     """Tag INDICATOR / VALUE / UNIT / PROJECT spans, one JSON line per sentence (offsets inside the sentence)."""
     tagger = load_backend(backend, model, threads, runtime)
     rows: list[dict[str, object]] = []
-
-    def handle(doc: Document) -> None:
-        for sentence, spans in tag_document(doc, tagger):
-            rows.append({
+    count = InputCount()
+    for group in document_groups(read_inputs(paths, quiet, count)):
+        for doc, tagged in zip(group, tag_documents(group, tagger), strict=True):
+            rows.extend({
                 "doc": doc.path,
                 "sentence": sentence.text,
                 "sentence_start": doc.to_source(sentence.start, sentence.end)[0],
                 "entities": [span.to_dict() for span in spans],
-            })
-
-    done, failed = process_inputs(paths, quiet, handle)
-    if done == 0:
+            } for sentence, spans in tagged)
+    if count.done == 0:
         raise typer.Exit(1)
     try:
         written = write_jsonl(rows, out)
     except (OSError, OutputError) as err:
         fail(f"{out}: {err}")
         raise typer.Exit(1) from err
-    finish(done, failed, written, out, "sentence(s)", quiet)
+    finish(count.done, count.failed, written, out, "sentence(s)", quiet)
 
 
 @app.command()

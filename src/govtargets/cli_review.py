@@ -18,7 +18,7 @@ import typer
 from govtargets.cli_options import BackendOpt, ModelOpt, ThreadsOpt
 from govtargets.documents import Document, DocumentError, Sentence, expand_inputs, read_file
 from govtargets.outputs import FORMATS, OutputError, atomic_write, read_records, write_rows
-from govtargets.pipeline import BackendError, get_backend, link_document, tag_document
+from govtargets.pipeline import BackendError, document_groups, get_backend, link_document, tag_documents
 from govtargets.records import Backend, Record, Span
 from govtargets.report import render_views, view_from_document, views_from_records
 from govtargets.tracking import OUTCOMES, TRACK_COLUMNS, track, untrackable
@@ -103,15 +103,15 @@ def load_inputs(paths: list[str], backend: str | None, model: Path | None, threa
     if not report_files:
         return loaded
     tagger = _backend(backend, model, threads)
+    documents: list[Document] = []
     for path in report_files:
         try:
-            documents = read_file(path, display=str(path))
+            documents.extend(read_file(path, display=str(path)))
         except DocumentError as err:
             _fail(str(err))
             loaded.failed += 1
-            continue
-        for doc in documents:
-            tagged = tag_document(doc, tagger)
+    for group in document_groups(documents):
+        for doc, tagged in zip(group, tag_documents(group, tagger), strict=True):
             loaded.documents.append((doc, tagged, link_document(doc, tagged)))
     return loaded
 
