@@ -64,7 +64,7 @@ def test_compare_writes_the_table_and_reuses_its_crf(tiny_model: Path, tmp_path:
 
 def test_throughput_runs_on_one_report(tiny_model: Path, tmp_path: Path) -> None:
     out = tmp_path / "throughput.json"
-    report = throughput.main(["--model", str(tiny_model), "--limit-reports", "1", "--sample", "20",
+    report = throughput.main(["--model", str(tiny_model), "--limit-reports", "1", "--sample", "20", "--repeats", "2",
                               "--threads", "1", "--output", str(out), "--comparison", str(tmp_path / "none.json")])
     saved = json.loads(out.read_text(encoding="utf-8"))
     assert saved["results"] == json.loads(json.dumps(report["results"]))
@@ -73,7 +73,14 @@ def test_throughput_runs_on_one_report(tiny_model: Path, tmp_path: Path) -> None
     assert e2e["reports"] == 1 and e2e["sentences"] > 20 and e2e["chars_per_s"] > 0 and e2e["peak_rss_mb"] > 0
     assert results["forward_only"]["batches"] > 0 and results["forward_only"]["tokens"] > 0
     assert results["hf_pipeline_sample"]["sentences"] == 20 == saved["sample"]
-    assert results["overhead"] > -1 and results["vs_hf_pipeline"] > 0
+    assert results["overhead"] > -1 and results["vs_hf_pipeline"] > 0 and results["forward_vs_hf_pipeline"] > 0
+    # Two rounds: every time and every ratio is kept, and the reported ratio is their median.
+    assert results["repeats"] == 2
+    assert len(e2e["runs_seconds"]) == len(results["forward_only"]["runs_seconds"]) == 2
+    assert e2e["seconds"] in e2e["runs_seconds"]
+    for key in ("overhead", "vs_hf_pipeline", "forward_vs_hf_pipeline"):
+        assert len(results[f"{key}_runs"]) == 2
+        assert min(results[f"{key}_runs"]) <= results[key] <= max(results[f"{key}_runs"])
     for runtime in ("onnx", "onnx-int8"):
         assert runtime in results["onnx"] or runtime in results["missing"]
     assert "int8_f1_loss_points" not in results
