@@ -14,6 +14,7 @@ from govtargets.pipeline import (
     extract_documents,
     tag_document,
     tag_documents,
+    tagged_documents,
 )
 from govtargets.records import Span
 from govtargets.rules import RuleBackend
@@ -58,6 +59,13 @@ def test_documents_tagged_together_match_one_at_a_time(seed_docs: list) -> None:
             for span in spans:
                 assert sentence.text[span.start : span.end] == span.text
                 assert doc.text[sentence.start + span.start : sentence.start + span.end] == span.text
+
+
+def test_tagged_documents_calls_the_backend_once_per_group(seed_docs: list) -> None:
+    rules = CountingRules()
+    pairs = list(tagged_documents(iter(seed_docs), rules, max_sentences=1))  # every document is a group
+    assert [doc for doc, _ in pairs] == seed_docs and len(rules.calls) == len(seed_docs)
+    assert [tagged for _, tagged in pairs] == tag_documents(seed_docs, RuleBackend())
 
 
 def test_extract_documents_matches_extract_document(seed_docs: list) -> None:

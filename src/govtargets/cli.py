@@ -21,10 +21,9 @@ from govtargets.pipeline import (
     BACKENDS,
     DEFAULT_MODEL_DIR,
     BackendError,
-    document_groups,
     extract_documents,
     get_backend,
-    tag_documents,
+    tagged_documents,
 )
 from govtargets.records import Backend, Record
 
@@ -156,14 +155,13 @@ def tag(
     tagger = load_backend(backend, model, threads, runtime)
     rows: list[dict[str, object]] = []
     count = InputCount()
-    for group in document_groups(read_inputs(paths, quiet, count)):
-        for doc, tagged in zip(group, tag_documents(group, tagger), strict=True):
-            rows.extend({
-                "doc": doc.path,
-                "sentence": sentence.text,
-                "sentence_start": doc.to_source(sentence.start, sentence.end)[0],
-                "entities": [span.to_dict() for span in spans],
-            } for sentence, spans in tagged)
+    for doc, tagged in tagged_documents(read_inputs(paths, quiet, count), tagger):
+        rows.extend({
+            "doc": doc.path,
+            "sentence": sentence.text,
+            "sentence_start": doc.to_source(sentence.start, sentence.end)[0],
+            "entities": [span.to_dict() for span in spans],
+        } for sentence, spans in tagged)
     if count.done == 0:
         raise typer.Exit(1)
     try:

@@ -18,7 +18,7 @@ import typer
 from govtargets.cli_options import BackendOpt, ModelOpt, ThreadsOpt
 from govtargets.documents import Document, DocumentError, Sentence, expand_inputs, read_file
 from govtargets.outputs import FORMATS, OutputError, atomic_write, read_records, write_rows
-from govtargets.pipeline import BackendError, document_groups, get_backend, link_document, tag_documents
+from govtargets.pipeline import BackendError, get_backend, link_document, tagged_documents
 from govtargets.records import Backend, Record, Span
 from govtargets.report import render_views, view_from_document, views_from_records
 from govtargets.tracking import OUTCOMES, TRACK_COLUMNS, track, untrackable
@@ -110,9 +110,8 @@ def load_inputs(paths: list[str], backend: str | None, model: Path | None, threa
         except DocumentError as err:
             _fail(str(err))
             loaded.failed += 1
-    for group in document_groups(documents):
-        for doc, tagged in zip(group, tag_documents(group, tagger), strict=True):
-            loaded.documents.append((doc, tagged, link_document(doc, tagged)))
+    for doc, tagged in tagged_documents(documents, tagger):
+        loaded.documents.append((doc, tagged, link_document(doc, tagged)))
     return loaded
 
 

@@ -389,15 +389,14 @@ def push(
     """Create or reuse project `title` and import one task per unit of each document, with the backend's
     spans as predictions. Tasks already in the project (same key) are not imported again."""
     # Imported here so that `ls server` and `ls pull` do not load the tagging stack.
-    from govtargets.pipeline import document_groups, tag_documents
+    from govtargets.pipeline import tagged_documents
 
     if unit not in UNITS:
         raise LabelStudioError(f"unknown unit {unit!r} (choose from {', '.join(UNITS)})")
     version = model_version(backend)
     tasks: list[dict[str, Any]] = []
-    for group in document_groups(documents):
-        for doc, tagged in zip(group, tag_documents(group, backend), strict=True):
-            tasks.extend(document_tasks(doc, tagged, unit, version))
+    for doc, tagged in tagged_documents(documents, backend):
+        tasks.extend(document_tasks(doc, tagged, unit, version))
     project, created = client.ensure_project(title, config or read_label_config(), version)
     known = client.task_keys(project.id)
     new: list[dict[str, Any]] = []

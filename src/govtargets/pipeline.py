@@ -131,8 +131,15 @@ def extract_document(doc: Document, backend: Backend) -> list[Record]:
     return link_document(doc, tag_document(doc, backend))
 
 
+def tagged_documents(
+    docs: Iterable[Document], backend: Backend, max_sentences: int = GROUP_SENTENCES
+) -> Iterator[tuple[Document, list[tuple[Sentence, list[Span]]]]]:
+    """Each document with its tagged sentences (`tag_document`), tagged in groups (`document_groups`)."""
+    for group in document_groups(docs, max_sentences):
+        yield from zip(group, tag_documents(group, backend), strict=True)
+
+
 def extract_documents(docs: Iterable[Document], backend: Backend) -> Iterator[tuple[Document, list[Record]]]:
     """Each document with its records, tagged in groups (`document_groups`) for speed."""
-    for group in document_groups(docs):
-        for doc, tagged in zip(group, tag_documents(group, backend), strict=True):
-            yield doc, link_document(doc, tagged)
+    for doc, tagged in tagged_documents(docs, backend):
+        yield doc, link_document(doc, tagged)
