@@ -235,11 +235,6 @@ def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return chosen
 
 
-def paired(values: list[float]) -> dict[str, Any]:
-    """A ratio measured once per round: its median and every round's value."""
-    return {"median": round(statistics.median(values), 4), "runs": [round(v, 4) for v in values]}
-
-
 def goal_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     """(what, measured, goal, verdict) lines for the printed table."""
     def verdict(ok: bool | None) -> str:
@@ -384,10 +379,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "onnx": onnx,
         "missing": missing,
     }
-    for key, values in ratios.items():
-        summary = paired(values)
-        results[key] = summary["median"]
-        results[f"{key}_runs"] = summary["runs"]
+    for key, values in ratios.items():  # each ratio was measured once per round
+        results[key] = round(statistics.median(values), 4)
+        results[f"{key}_runs"] = [round(v, 4) for v in values]
     f1 = load_f1(resolve(args.comparison), args.model)
     if f1 and "model (torch)" in f1 and "model (onnx-int8)" in f1:
         results["int8_f1_loss_points"] = round((f1["model (torch)"] - f1["model (onnx-int8)"]) * 100, 2)
