@@ -7,7 +7,8 @@
     and extrapolated to the whole corpus: a speed ratio against (a). A model with rule features gets
     no rule tags from the pipeline (its token type ids are all 0): the same forward pass with less
     work around it, so the ratio errs in the pipeline's favour;
-(c) the model's forward pass alone, replayed over exactly the batches (a) fed it: the pipeline
+(c) the model's forward pass alone, replayed over exactly the batches (a) fed it, run the same way
+    (side by side on the worker threads, `ModelBackend.forward_batches`): the pipeline
     overhead is (a)'s time over this one (for a model with rule features it includes the rule
     backend's tagging, the model's input);
 (d) the ONNX fp32 and int8 runtimes end to end, when the installed govtargets has them
@@ -71,23 +72,20 @@ def resolve(path: str | Path) -> Path:
 
 
 class ForwardRecorder:
-    """Stands in for a backend's torch model: times every forward call and keeps its inputs, so the
-    forward pass can be replayed alone over the very same batches."""
+    """Stands in for a model backend's `forward_batches`: times every call and keeps its batches, so
+    the forward pass can be replayed alone over the very same batches, run the same way."""
 
-    def __init__(self, model: Any) -> None:
-        self.model = model
+    def __init__(self, forward_batches: Any) -> None:
+        self.forward_batches = forward_batches
         self.seconds = 0.0
-        self.calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+        self.calls: list[list[dict[str, torch.Tensor]]] = []
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, batches: list[dict[str, torch.Tensor]]) -> Any:
         start = time.perf_counter()
-        output = self.model(*args, **kwargs)
+        output = self.forward_batches(batches)
         self.seconds += time.perf_counter() - start
-        self.calls.append((args, kwargs))
+        self.calls.append(batches)
         return output
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.model, name)
 
 
 @dataclass
@@ -146,17 +144,13 @@ def run_extract(backend: Backend, corpus: Path, out: Path) -> tuple[dict[str, An
 
 def replay_forward(recorder: ForwardRecorder) -> dict[str, Any]:
     """The recorded forward calls again, timed alone (no tokenising, windowing, decoding or linking)."""
-    model = recorder.model
-    tokens = 0
-    with torch.inference_mode():
-        start = time.perf_counter()
-        for args, kwargs in recorder.calls:
-            model(*args, **kwargs)
-        seconds = time.perf_counter() - start
-    for args, kwargs in recorder.calls:
-        mask = kwargs.get("attention_mask")
-        tokens += int(mask.sum()) if mask is not None else sum(int(a.numel()) for a in args[:1])
-    return {"seconds": round(seconds, 3), "batches": len(recorder.calls), "tokens": tokens,
+    start = time.perf_counter()
+    for batches in recorder.calls:
+        recorder.forward_batches(batches)
+    seconds = time.perf_counter() - start
+    batches = [inputs for call in recorder.calls for inputs in call]
+    tokens = sum(int(inputs["attention_mask"].sum()) for inputs in batches)
+    return {"seconds": round(seconds, 3), "batches": len(batches), "tokens": tokens,
             "tokens_per_s": round(tokens / seconds, 1) if seconds else None}
 
 
@@ -296,9 +290,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         backend = get_backend("model", args.model, threads=args.threads)
     except BackendError as err:
         raise SystemExit(f"error: {err}") from err
-    if not isinstance(getattr(backend, "model", None), torch.nn.Module):
-        raise SystemExit("error: the model backend has no torch `model` attribute to time the forward pass of")
-    recorder = ForwardRecorder(backend.model)
+    if not callable(getattr(backend, "forward_batches", None)):
+        raise SystemExit("error: the model backend has no `forward_batches` to time the forward pass of")
+    recorder = ForwardRecorder(backend.forward_batches)
 
     e2e_runs: list[dict[str, Any]] = []
     forward_runs: list[dict[str, Any]] = []
@@ -315,9 +309,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             progress(f"{label}: (a) end to end over {corpus} ...")
             recorder.seconds = 0.0
             recorder.calls.clear()
-            backend.model = recorder
+            backend.forward_batches = recorder  # type: ignore[attr-defined]
             e2e, docs = run_extract(backend, corpus, Path(tmp) / "records.jsonl")
-            backend.model = recorder.model
+            del backend.forward_batches  # type: ignore[attr-defined]
             e2e["forward_seconds_inside"] = round(recorder.seconds, 3)
             if round_ == 0:  # before the pipeline and the ONNX sessions are loaded
                 e2e["peak_rss_mb"] = peak_rss_mb()

@@ -78,3 +78,25 @@ def test_documents_tagged_together_get_the_spans_they_get_alone(model: ModelBack
         single = [span for _, spans in alone for span in spans]
         assert pooled and [(s.label, s.start, s.end) for s in pooled] == [(s.label, s.start, s.end) for s in single]
         assert max(abs(a.score - b.score) for a, b in zip(pooled, single, strict=True)) < 1e-5
+
+
+def test_batches_run_side_by_side_give_what_one_thread_gives() -> None:
+    import torch
+
+    from govtargets.documents import read_file
+    from govtargets.tagging import TaggingError
+
+    doc = read_file(next((ROOT / "data" / "seeds").glob("002_*.txt")))[0]
+    sentences = [s.norm for s in doc.sentences if s.norm.strip()]
+    one = ModelBackend(DEFAULT_MODEL_DIR, threads=1, batch_size=4)
+    three = ModelBackend(DEFAULT_MODEL_DIR, threads=3, batch_size=4)  # more workers than cores is allowed
+    before = torch.get_num_threads()
+    alone, side_by_side = one.tag(sentences), three.tag(sentences)
+    assert torch.get_num_threads() == before  # the batches' thread count is put back
+    assert len(sentences) > 3 * 4 and any(alone)
+    pairs = [(a, b) for x, y in zip(alone, side_by_side, strict=True) for a, b in zip(x, y, strict=True)]
+    assert [[(s.label, s.start, s.end) for s in spans] for spans in side_by_side] == \
+        [[(s.label, s.start, s.end) for s in spans] for spans in alone]
+    assert max(abs(a.score - b.score) for a, b in pairs) < 1e-5
+    with pytest.raises(TaggingError, match="threads must be at least 1"):
+        ModelBackend(DEFAULT_MODEL_DIR, threads=0)

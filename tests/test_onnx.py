@@ -117,6 +117,9 @@ def test_onnx_int8_returns_valid_spans(exported: tuple[Path, str]) -> None:
         for span in spans:
             assert span.text == sentence[span.start : span.end] and 0 < span.score <= 1
     assert backend.tag([]) == []
+    # Batches run side by side on one session give the same spans as one at a time.
+    side_by_side = ModelBackend(model, runtime="onnx-int8", threads=2, batch_size=1)
+    assert plain(side_by_side.tag(SENTENCES)) == plain(tagged)
 
 
 def test_cli_extract_and_tag_with_onnx_runtimes(exported: tuple[Path, str], tmp_path: Path) -> None:

@@ -17,4 +17,6 @@ BackendOpt = Annotated[
 ModelOpt = Annotated[
     Path | None, typer.Option("--model", "-m", help="Model folder (default: models/govtargets-small).")
 ]
-ThreadsOpt = Annotated[int | None, typer.Option("--threads", help="CPU threads for the model (default: runtime's).")]
+ThreadsOpt = Annotated[int | None, typer.Option(
+    "--threads", help="CPU threads for the model: its batches run side by side, one thread each "
+    "(default: every available core).")]
