@@ -222,10 +222,10 @@ class ModelBackend:
     """Tags normalised sentences with a fine-tuned token classifier loaded with `from_pretrained`.
 
     `runtime`: "torch" runs the model folder's weights; "onnx" / "onnx-int8" run the export that
-    `export_onnx` wrote into the folder's onnx/ subfolder. `threads` (default: every available core)
-    batches run side by side, one thread each; with fewer batches than that, torch gives each batch the
-    spare threads. While torch batches run, torch's intra-op thread count is set for the process (and
-    put back after).
+    `export_onnx` wrote into the folder's onnx/ subfolder. Batches run side by side on `threads` worker
+    threads (default: every available core), each batch on one thread; when there are fewer batches
+    than threads, torch gives each batch the spare ones (an ONNX session keeps one). While torch
+    batches run, torch's intra-op thread count is set for the whole process, and put back after.
     """
 
     name = "model"
