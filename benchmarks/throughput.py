@@ -8,9 +8,11 @@
     no rule tags from the pipeline (its token type ids are all 0): the same forward pass with less
     work around it, so the ratio errs in the pipeline's favour;
 (c) the model's forward pass alone, replayed over exactly the batches (a) fed it, run the same way
-    (side by side on the worker threads, `ModelBackend.forward_batches`): the pipeline
-    overhead is (a)'s time over this one (for a model with rule features it includes the rule
-    backend's tagging, the model's input);
+    (side by side on the worker threads, `ModelBackend.forward_batches`).
+The overhead of the work around the model is (a)'s time over the time of its own forward calls, both
+timed in the same run (for a model with rule features it includes the rule backend's tagging, the
+model's input); (a) over the replay (c) is printed next to it as a cross-check, but the two runs lie
+a minute apart, long enough for the machine's drift to move that ratio by ten points;
 (d) the ONNX fp32 and int8 runtimes end to end, when the installed govtargets has them
     (`get_backend("model", runtime=...)`); otherwise they are listed as missing.
 
@@ -230,18 +232,23 @@ def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return chosen
 
 
+def spread_text(results: dict[str, Any], key: str, form: str) -> str:
+    """Every round's value of a ratio, in brackets (nothing for one round)."""
+    runs = results.get(f"{key}_runs") or []
+    return f" ({' / '.join(format(v, form) for v in runs)})" if len(runs) > 1 else ""
+
+
 def goal_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     """(what, measured, goal, verdict) lines for the printed table."""
     def verdict(ok: bool | None) -> str:
         return "n/a" if ok is None else "met" if ok else "NOT met"
 
     def spread(key: str, form: str) -> str:
-        runs = results.get(f"{key}_runs") or []
-        return f" ({' / '.join(format(v, form) for v in runs)})" if len(runs) > 1 else ""
+        return spread_text(results, key, form)
 
     rows = []
     overhead = results["overhead"]
-    rows.append(("end-to-end overhead over forward pass", f"{overhead:+.0%}" + spread("overhead", "+.0%"),
+    rows.append(("end-to-end overhead over its forward calls", f"{overhead:+.0%}" + spread("overhead", "+.0%"),
                  f"<= +{GOALS['overhead']:.0%}", verdict(overhead <= GOALS["overhead"])))
     ratio = results["vs_hf_pipeline"]
     rows.append(("speed vs sentence-by-sentence HF pipeline", f"{ratio:.1f}x" + spread("vs_hf_pipeline", ".1f"),
@@ -370,7 +377,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     rounds = range(args.repeats)
     sentence_chars = e2e["sentence_chars"]
     ratios = {
-        "overhead": [e2e_runs[i]["seconds"] / forward_runs[i]["seconds"] - 1 for i in rounds],
+        # The time around the forward calls over their time, both within one (a) run: the two minutes
+        # between (a) and its replay (c) let the drift swing (a) / (c) between +13% and +25% on the same
+        # code, while this stayed within +13-17%.
+        "overhead": [e2e_runs[i]["seconds"] / e2e_runs[i]["forward_seconds_inside"] - 1 for i in rounds],
+        "overhead_vs_replay": [e2e_runs[i]["seconds"] / forward_runs[i]["seconds"] - 1 for i in rounds],
         "vs_hf_pipeline": [e2e_runs[i]["sentence_chars_per_s"] / hf_runs[i]["chars_per_s"] for i in rounds],
         # What no work around the model could beat: the forward pass alone against the pipeline.
         "forward_vs_hf_pipeline": [sentence_chars / forward_runs[i]["seconds"] / hf_runs[i]["chars_per_s"]
@@ -449,6 +460,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print()
     print(table([("goal (median of rounds; each round)", "measured", "target", ""), *goal_rows(results)]))
     ceiling = f"{results['forward_vs_hf_pipeline']:.1f}x"
+    print(f"for reference: end to end over the forward pass replayed alone (c): {results['overhead_vs_replay']:+.0%}"
+          + spread_text(results, "overhead_vs_replay", "+.0%"))
     print(f"for reference: the forward pass alone is {ceiling} the HF pipeline (the bound for any work around it)"
           + (f"; int8 ONNX end to end is {results['int8_vs_hf_pipeline']:.1f}x" if "int8_vs_hf_pipeline" in results
              else ""))

@@ -78,7 +78,7 @@ def test_throughput_runs_on_one_report(tiny_model: Path, tmp_path: Path) -> None
     assert results["repeats"] == 2
     assert len(e2e["runs_seconds"]) == len(results["forward_only"]["runs_seconds"]) == 2
     assert e2e["seconds"] in e2e["runs_seconds"]
-    for key in ("overhead", "vs_hf_pipeline", "forward_vs_hf_pipeline"):
+    for key in ("overhead", "overhead_vs_replay", "vs_hf_pipeline", "forward_vs_hf_pipeline"):
         assert len(results[f"{key}_runs"]) == 2
         assert min(results[f"{key}_runs"]) <= results[key] <= max(results[f"{key}_runs"])
     for runtime in ("onnx", "onnx-int8"):
