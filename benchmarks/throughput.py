@@ -377,9 +377,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     rounds = range(args.repeats)
     sentence_chars = e2e["sentence_chars"]
     ratios = {
-        # The time around the forward calls over their time, both within one (a) run: the two minutes
-        # between (a) and its replay (c) let the drift swing (a) / (c) between +13% and +25% on the same
-        # code, while this stayed within +13-17%.
+        # The time around the forward calls over their time, both within one (a) run: (a) and its replay
+        # (c) lie a minute apart, and the drift swung (a) / (c) between +13% and +25% on the same code
+        # while this stayed within +13-17%.
         "overhead": [e2e_runs[i]["seconds"] / e2e_runs[i]["forward_seconds_inside"] - 1 for i in rounds],
         "overhead_vs_replay": [e2e_runs[i]["seconds"] / forward_runs[i]["seconds"] - 1 for i in rounds],
         "vs_hf_pipeline": [e2e_runs[i]["sentence_chars_per_s"] / hf_runs[i]["chars_per_s"] for i in rounds],
