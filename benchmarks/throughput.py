@@ -8,13 +8,14 @@
     no rule tags from the pipeline (its token type ids are all 0): the same forward pass with less
     work around it, so the ratio errs in the pipeline's favour;
 (c) the model's forward pass alone, replayed over exactly the batches (a) fed it, run the same way
-    (side by side on the worker threads, `ModelBackend.forward_batches`).
-The overhead of the work around the model is (a)'s time over the time of its own forward calls, both
-timed in the same run (for a model with rule features it includes the rule backend's tagging, the
-model's input); (a) over the replay (c) is printed next to it as a cross-check, but the two runs lie
-a minute apart, long enough for the machine's drift to move that ratio by ten points;
+    (side by side on the worker threads, `ModelBackend.forward_batches`);
 (d) the ONNX fp32 and int8 runtimes end to end, when the installed govtargets has them
     (`get_backend("model", runtime=...)`); otherwise they are listed as missing.
+
+The overhead of the work around the model is (a)'s time over the time of its own forward calls, both
+timed in the same run (for a model with rule features it includes the rule backend's tagging, the
+model's input). (a) over the replay (c) is printed next to it as a cross-check, but the two runs lie
+a minute apart, long enough for the machine's drift to move that ratio by ten points.
 
 The machine's speed drifts by 10-20% from one minute to the next (a shared virtual machine), so
 every measurement is repeated (`--repeats`, default 3) in rounds of (a), (c), (b), (d), every other
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import json
 import os
 import platform
@@ -243,9 +245,7 @@ def goal_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     def verdict(ok: bool | None) -> str:
         return "n/a" if ok is None else "met" if ok else "NOT met"
 
-    def spread(key: str, form: str) -> str:
-        return spread_text(results, key, form)
-
+    spread = functools.partial(spread_text, results)
     rows = []
     overhead = results["overhead"]
     rows.append(("end-to-end overhead over its forward calls", f"{overhead:+.0%}" + spread("overhead", "+.0%"),

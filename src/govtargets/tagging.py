@@ -190,15 +190,14 @@ def available_cores() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def _onnx_session(path: Path, threads: int | None, model_dir: Path) -> Any:
-    """An ONNX Runtime session whose ops run on `threads` threads (one for `ModelBackend`, which runs
-    batches side by side; the session's `run` may be called from several threads at once)."""
+def _onnx_session(path: Path, model_dir: Path) -> Any:
+    """An ONNX Runtime session whose ops run on one thread: `ModelBackend` calls its `run` from several
+    worker threads at once, one batch each."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    if threads:
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
     try:
         # ONNX Runtime 1.32's fused SkipLayerNormalization took 1.6 ms per layer norm on a [32, 60, 256]
         # batch, a quarter of the int8 graph's time; the unfused Add + LayerNormalization make the int8
@@ -264,7 +263,7 @@ class ModelBackend:
             self.model.eval()
             use_fast_attention(self.model)
         else:
-            self.session = _onnx_session(onnx_file(path, runtime), 1, path)
+            self.session = _onnx_session(onnx_file(path, runtime), path)
         self.id2label = {int(i): label for i, label in config.id2label.items()}
         self.rule_features = bool(getattr(config, RULE_FEATURES, False))
         self.keep_rule_labels = frozenset(getattr(config, KEEP_RULE_LABELS, None) or ())
